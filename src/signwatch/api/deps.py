@@ -1,0 +1,58 @@
+"""Request dependencies: the app's services, and the bearer-token check every data endpoint declares."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from signwatch.api.errors import ApiError
+from signwatch.auth.tokens import Caller, authenticate
+from signwatch.config import Settings
+from signwatch.geo import GeoResolver
+from signwatch.ingest import GroupCommitter, Ingestor, KeyRing
+from signwatch.metrics import Metrics
+from signwatch.store import Store
+
+
+@dataclass
+class Services:
+    """What the handlers use; built once by create_app and kept on app.state."""
+
+    settings: Settings
+    store: Store
+    metrics: Metrics
+    geo: GeoResolver
+    keyring: KeyRing
+    committer: GroupCommitter
+    ingestor: Ingestor
+    ready: bool = False
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="signwatch"'}
+
+
+def require(scope: str) -> Callable[[Request], Any]:
+    """A dependency admitting callers whose bearer token holds `scope` (401 without one, 403 without it)."""
+
+    def check(request: Request) -> Caller:
+        header = request.headers.get("authorization", "")
+        kind, _, token = header.partition(" ")
+        if kind.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "a bearer token is required", headers=UNAUTHORIZED)
+        caller = authenticate(services(request).store, token.strip())
+        if caller is None:
+            raise ApiError(401, "the bearer token is unknown or revoked", headers=UNAUTHORIZED)
+        if not caller.has(scope):
+            raise ApiError(403, f"the token lacks the {scope} scope", code="insufficient_scope")
+        return caller
+
+    check.__name__ = f"require_{scope.replace(':', '_')}"
+    return check

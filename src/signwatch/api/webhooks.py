@@ -1,0 +1,79 @@
+"""Webhook receivers: `POST /webhooks/atlas/{tenant}` and platform mode `POST /webhooks/atlas` + Atlas-Account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from signwatch.api.deps import services
+from signwatch.api.errors import error_response
+from signwatch.api.responses import ORJSONResponse
+from signwatch.ingest import Receipt
+
+router = APIRouter(tags=["webhooks"])
+
+_DOC: dict[int | str, dict[str, Any]] = {
+    202: {"description": "Stored (committed before this answer)."},
+    200: {"description": "Duplicate event id: acknowledged, not stored again."},
+    400: {"description": "Not JSON, or no event type / envelope id."},
+    401: {"description": "Missing or bad X-Atlas-Signature, or unknown tenant."},
+    413: {"description": "Body over the size limit (1 MiB by default)."},
+    503: {"description": "The store cannot commit; retry after Retry-After seconds."},
+}
+
+
+async def _read_capped(request: Request, limit: int) -> tuple[bytes, int, bool]:
+    """The body up to `limit` bytes, its size as far as read, and whether it went over."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        head = bytearray()
+        async for chunk in request.stream():
+            head += chunk
+            if len(head) > limit:
+                break
+        return bytes(head), max(int(declared), len(head)), True
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            return bytes(chunks), len(chunks), True
+    return bytes(chunks), len(chunks), False
+
+
+async def _receive(request: Request, tenant: str | None) -> Response:
+    svc = services(request)
+    body, size, too_large = await _read_capped(request, svc.settings.max_body_bytes)
+    receipt = await svc.ingestor.receive(
+        tenant=tenant,
+        path=request.url.path,
+        headers=dict(request.headers),
+        body=body,
+        body_size=size,
+        too_large=too_large,
+    )
+    return _answer(receipt)
+
+
+def _answer(r: Receipt) -> Response:
+    if r.status < 300:
+        return ORJSONResponse(
+            {"status": r.verdict, "eventId": r.event_id, "deliveryId": r.delivery_id}, status_code=r.status
+        )
+    headers = {"Retry-After": str(r.retry_after)} if r.retry_after else None
+    if r.status == 401:
+        headers = {"WWW-Authenticate": 'HMAC realm="atlas"'}
+    resp = error_response(r.status, r.error_code, r.message, r.field, headers)
+    resp.headers["X-Signwatch-Delivery"] = r.delivery_id
+    return resp
+
+
+@router.post("/webhooks/atlas/{tenant}", status_code=202, responses=_DOC, summary="Receive an Atlas webhook")
+async def atlas_tenant(tenant: str, request: Request) -> Response:
+    return await _receive(request, tenant)
+
+
+@router.post("/webhooks/atlas", status_code=202, responses=_DOC, summary="Receive an Atlas webhook (platform)")
+async def atlas_platform(request: Request) -> Response:
+    return await _receive(request, request.headers.get("atlas-account") or None)

@@ -1,0 +1,1 @@
+"""Who may do what: principals, bearer tokens and their scopes on tenants."""

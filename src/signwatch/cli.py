@@ -1,0 +1,214 @@
+"""The `signwatch` command: serve, demo, db, tenants, tokens, simulate, poll, replay.
+
+Each command is a few library calls; operators script these exact forms (see docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from signwatch import __version__
+from signwatch.config import Settings, load_settings
+from signwatch.crypto import SecretBox, load_box
+from signwatch.store import AlreadyExists, NotFound, SqlStore, open_store
+
+app = typer.Typer(help="signwatch: self-hosted oversight of e-signature activity.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (Atlas accounts) and their webhook keys.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
+poll_app = typer.Typer(help="Poll platforms' list APIs (fallback when webhooks are blocked).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(poll_app, name="poll")
+
+err = Console(stderr=True)
+out = Console()
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", help="Database URL (default: SIGNWATCH_DB or sqlite:///./signwatch.db).")
+]
+
+
+def _settings(db: str | None, **extra: object) -> Settings:
+    return load_settings(db=db, **extra)
+
+
+def _store(settings: Settings) -> SqlStore:
+    store = open_store(settings.db)
+    store.upgrade()
+    return store
+
+
+def _box(settings: Settings) -> SecretBox:
+    return load_box(settings.secret_key.get_secret_value() if settings.secret_key else None, settings.db)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if version:
+        out.print(__version__)
+        raise typer.Exit()
+
+
+# -- serve and db ------------------------------------------------------------------------------------------
+@app.command()
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
+    server: Annotated[str | None, typer.Option(help="ASGI server: granian (default) or uvicorn.")] = None,
+) -> None:
+    """Serve the API and webhook receivers; applies migrations first."""
+    from signwatch.serving import serve as run
+
+    settings = _settings(db, host=host, port=port, server=server)
+    err.print(f"signwatch {__version__} serving on http://{settings.host}:{settings.port} ({settings.db})")
+    run(settings)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Apply all migrations (also done when `serve` starts)."""
+    from signwatch.store.migrate import current
+
+    store = _store(_settings(db))
+    out.print(f"database at revision {current(store.engine)}")
+
+
+# -- tenants -----------------------------------------------------------------------------------------------
+@tenants_app.command("add")
+def tenants_add(
+    name: Annotated[str, typer.Argument(help="Tenant slug, e.g. acme.")],
+    api_key: Annotated[str, typer.Option("--api-key", help="The Atlas API key: webhook HMAC key and poll credential.")],
+    timezone: Annotated[str, typer.Option("--timezone", help="IANA time zone (Area/City).")] = "UTC",
+    db: DbOpt = None,
+) -> None:
+    """Add a tenant (an Atlas account); its API key is stored encrypted."""
+    from signwatch.tenants import InvalidTenant, add_tenant
+
+    settings = _settings(db)
+    store = _store(settings)
+    try:
+        add_tenant(store, _box(settings), name, api_key, timezone)
+    except InvalidTenant as exc:
+        raise _fail(str(exc)) from exc
+    except AlreadyExists as exc:
+        raise _fail(f"tenant {name!r} exists already") from exc
+    out.print(f"tenant {name} added ({timezone}); webhook URL path: /webhooks/atlas/{name}")
+
+
+@tenants_app.command("list")
+def tenants_list(db: DbOpt = None) -> None:
+    """List tenants."""
+    store = _store(_settings(db))
+    table = Table("tenant", "timezone", "key rotation grace until", "created")
+    for t in store.list_tenants():
+        until = t.previous_key_expires.isoformat() if t.previous_key_expires else "-"
+        table.add_row(t.slug, t.timezone, until, t.created_at.isoformat(timespec="seconds"))
+    out.print(table)
+
+
+@tenants_app.command("rotate-key")
+def tenants_rotate_key(
+    name: Annotated[str, typer.Argument(help="Tenant slug.")],
+    api_key: Annotated[str, typer.Option("--api-key", help="The new API key.")],
+    grace_hours: Annotated[float | None, typer.Option(help="Hours the old key stays valid (default 72).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Switch a tenant to a new API key; the old one stays valid for a grace period."""
+    from signwatch.tenants import InvalidTenant, rotate_key
+
+    settings = _settings(db)
+    store = _store(settings)
+    hours = settings.rotation_grace_hours if grace_hours is None else grace_hours
+    try:
+        until = rotate_key(store, _box(settings), name, api_key, timedelta(hours=hours))
+    except NotFound as exc:
+        raise _fail(f"no tenant {name!r}") from exc
+    except InvalidTenant as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"tenant {name}: new key in force; the previous key is accepted until {until.isoformat()}")
+
+
+# -- tokens ------------------------------------------------------------------------------------------------
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Option("--name", help="What the token is for.")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: monitor:read,rules:write,…")],
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Limit to tenant(s); default: all.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create a bearer token; prints it as the last line (shown once, stored hashed)."""
+    from signwatch.auth.tokens import UnknownScope, create_token, parse_scopes
+
+    settings = _settings(db)
+    store = _store(settings)
+    try:
+        parsed = parse_scopes(scopes)
+    except UnknownScope as exc:
+        raise _fail(str(exc)) from exc
+    tenants = frozenset(s.strip() for t in tenant or [] for s in t.split(",") if s.strip()) or None
+    for slug in tenants or ():
+        if store.get_tenant(slug) is None:
+            raise _fail(f"no tenant {slug!r}")
+    record, secret = create_token(store, name, parsed, tenants)
+    covered = ", ".join(sorted(tenants)) if tenants else "all"
+    print(f"token {record.id} ({name}): scopes {', '.join(sorted(parsed))}; tenants {covered}")
+    print(secret, flush=True)
+
+
+@tokens_app.command("list")
+def tokens_list(db: DbOpt = None) -> None:
+    """List tokens (never their secrets)."""
+    store = _store(_settings(db))
+    table = Table("id", "name", "scopes", "tenants", "created", "revoked")
+    for t in store.list_tokens():
+        table.add_row(
+            t.id,
+            t.name,
+            " ".join(sorted(t.scopes)),
+            ",".join(sorted(t.tenants)) if t.tenants else "all",
+            t.created_at.isoformat(timespec="seconds"),
+            t.revoked_at.isoformat(timespec="seconds") if t.revoked_at else "-",
+        )
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    token: Annotated[str, typer.Argument(help="Token id or name.")],
+    db: DbOpt = None,
+) -> None:
+    """Revoke a token at once."""
+    from signwatch.events import utcnow
+
+    n = _store(_settings(db)).revoke_token(token, utcnow())
+    if not n:
+        raise _fail(f"no active token {token!r}")
+    out.print(f"revoked {n} token(s)")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,80 @@
+"""One typed configuration: SIGNWATCH_* environment, then a TOML file, then the defaults declared here."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_DB = "sqlite:///./signwatch.db"
+MIB = 1024 * 1024
+
+
+class PollerConfig(BaseSettings):
+    """A background Atlas poller run inside `serve` for one tenant (fallback when webhooks are blocked)."""
+
+    tenant: str
+    base_url: str
+    interval_seconds: float = Field(60.0, gt=0, description="Seconds between polling rounds.")
+
+
+class Settings(BaseSettings):
+    """Every setting of signwatch, with its default and help. Read once, passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNWATCH_", extra="ignore", frozen=True)
+
+    db: str = Field(DEFAULT_DB, description="Database URL: sqlite:///path.db or postgresql://user@host/db.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Key that encrypts tenant API keys at rest; else a 0600 key file beside the database.",
+    )
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `serve` listens on.")
+    max_body_bytes: int = Field(MIB, gt=0, description="Largest webhook body accepted (larger: 413).")
+    archive_refused_bytes: int = Field(
+        64 * 1024, ge=0, description="How much of a refused delivery's body is archived with its verdict."
+    )
+    commit_max_batch: int = Field(2000, gt=0, description="Most deliveries written by one group commit.")
+    rotation_grace_hours: float = Field(
+        72.0, ge=0, description="How long the previous API key stays valid after `tenants rotate-key`."
+    )
+    key_cache_seconds: float = Field(5.0, ge=0, description="How long verified tenant keys are cached.")
+    geoip_city_mmdb: Path | None = Field(None, description="Optional MaxMind GeoLite2/GeoIP2 City .mmdb path.")
+    pollers: list[PollerConfig] = Field(default_factory=list, description="Background Atlas pollers.")
+    server: str = Field("granian", description="ASGI server for `serve`: granian or uvicorn.")
+    config_file: Path | None = Field(None, description="TOML file with these settings (SIGNWATCH_CONFIG_FILE).")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Settings from the TOML file named by SIGNWATCH_CONFIG_FILE, else ./signwatch.toml when present."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = Path(os.environ.get("SIGNWATCH_CONFIG_FILE", "signwatch.toml"))
+        if not path.is_file():
+            return {}
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        return dict(data.get("signwatch", data))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment and TOML file, with explicit (CLI) overrides winning when not None."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,348 @@
+"""Ingest: Delivery → verdict → archive → normalize → enrich → dedupe → append, by group commit.
+
+`Ingestor.receive` is the whole path of one webhook delivery, free of HTTP: the web layer hands it the raw
+bytes and turns the `Receipt` back into a response. Every delivery, refused or not, reaches the store
+through `GroupCommitter`, which writes whatever has queued up in one transaction and answers each
+submitter only after that commit (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import orjson
+
+from signwatch.crypto import SecretBox
+from signwatch.events import Event, Geo, to_us, utcnow
+from signwatch.metrics import Metrics
+from signwatch.sources import atlas
+from signwatch.sources.signatures import verify
+from signwatch.store import DeliveryRecord, Store, StoreUnavailable, WriteItem, WriteOutcome
+
+log = logging.getLogger(__name__)
+ARCHIVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "user-agent",
+        "x-atlas-signature",
+        "atlas-account",
+        "x-request-id",
+        "x-forwarded-for",
+        "x-real-ip",
+        "x-atlas-delivery",
+        "x-atlas-event",
+        "x-atlas-timestamp",
+    }
+)
+SIGNATURE_HEADER = "x-atlas-signature"
+
+
+def new_delivery_id(at: datetime) -> str:
+    """Time-ordered unique delivery id."""
+    return f"dlv_{to_us(at):015x}{secrets.token_hex(6)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The verdict on one delivery, as the web layer answers it."""
+
+    status: int
+    verdict: str
+    message: str
+    delivery_id: str
+    event_id: str | None = None
+    field: str | None = None
+    retry_after: int | None = None
+
+    @property
+    def error_code(self) -> str:
+        return self.verdict
+
+
+class GroupCommitter:
+    """Writes queued items in one transaction per round, on one writer thread; answers after the commit."""
+
+    def __init__(self, store: Store, metrics: Metrics, max_batch: int = 2000) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[WriteItem, asyncio.Future[WriteOutcome]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signwatch-writer")
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="group-committer")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop."""
+        if self._task is not None and self._queue is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._executor.shutdown(wait=True)
+
+    async def submit(self, item: WriteItem) -> WriteOutcome:
+        """Queue `item`; return its outcome once committed. Raises StoreUnavailable if the commit failed."""
+        if self._queue is None:
+            raise StoreUnavailable("the writer is not running")
+        fut: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, fut))
+        return await fut
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await queue.get()]
+            while len(batch) < self._max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            items = [b[0] for b in batch]
+            started = time.perf_counter()
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._store.write_batch, items)
+            except Exception as exc:  # every failure to commit is answered 503, never lost silently
+                self._metrics.commit_failures.inc()
+                log.error("group commit of %d items failed: %s", len(items), exc)
+                error = exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(str(exc))
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(error)
+            else:
+                self._metrics.batch_size.observe(len(items))
+                self._metrics.commit_seconds.observe(time.perf_counter() - started)
+                for (_, fut), outcome in zip(batch, outcomes, strict=True):
+                    if not fut.done():
+                        fut.set_result(outcome)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+
+class KeyRing:
+    """Decrypted webhook keys per tenant (current + rotating-out), cached briefly, refreshed on a miss."""
+
+    def __init__(self, store: Store, box: SecretBox, ttl_seconds: float = 5.0) -> None:
+        self._store = store
+        self._box = box
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+    def keys(self, tenant: str, *, fresh: bool = False) -> tuple[str, ...] | None:
+        """The valid keys of `tenant`, or None when the tenant does not exist."""
+        now = time.monotonic()
+        hit = self._cache.get(tenant)
+        if hit is not None and not fresh and now - hit[0] < self._ttl:
+            return hit[1] or None
+        record = self._store.get_tenant(tenant)
+        keys: tuple[str, ...] = ()
+        if record is not None:
+            keys = (self._box.decrypt(record.api_key),)
+            expires = record.previous_key_expires
+            if record.previous_api_key and expires is not None and expires > utcnow():
+                keys += (self._box.decrypt(record.previous_api_key),)
+        self._cache[tenant] = (now, keys)
+        return keys or None
+
+    def stale(self, tenant: str, min_age: float = 1.0) -> bool:
+        hit = self._cache.get(tenant)
+        return hit is None or time.monotonic() - hit[0] >= min_age
+
+
+class Ingestor:
+    """Turns raw deliveries into archived deliveries and stored events."""
+
+    def __init__(
+        self,
+        committer: GroupCommitter,
+        keyring: KeyRing,
+        geo: Callable[[str], Geo],
+        metrics: Metrics,
+        *,
+        archive_refused_bytes: int = 64 * 1024,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._committer = committer
+        self._keyring = keyring
+        self._geo = geo
+        self._metrics = metrics
+        self._archive_refused = archive_refused_bytes
+        self._clock = clock
+
+    async def receive(
+        self,
+        *,
+        tenant: str | None,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        body_size: int,
+        too_large: bool = False,
+    ) -> Receipt:
+        """Verify, parse, normalize and durably keep one Atlas delivery; always archive it."""
+        started = time.perf_counter()
+        received = self._clock()
+        delivery_id = new_delivery_id(received)
+        kept = {k: v for k, v in headers.items() if k in ARCHIVED_HEADERS}
+        signature = headers.get(SIGNATURE_HEADER)
+        base = DeliveryRecord(
+            id=delivery_id,
+            received_at=received,
+            tenant=None,
+            source="atlas",
+            path=path,
+            headers=kept,
+            signature=signature,
+            body=body,
+            body_size=body_size,
+        )
+        receipt, event = self._judge(base, tenant, body, too_large)
+        if event is None:
+            refused = base.body[: self._archive_refused]
+            delivery = _replace(
+                base,
+                tenant=tenant if receipt.verdict not in ("unknown_tenant",) else None,
+                body=refused,
+                body_truncated=len(refused) < body_size,
+                verdict=receipt.verdict,
+                status_code=receipt.status,
+                reason=receipt.message,
+            )
+        else:
+            delivery = _replace(base, tenant=tenant)
+        try:
+            outcome = await self._committer.submit(WriteItem(delivery=delivery, event=event))
+        except StoreUnavailable:
+            receipt = Receipt(503, "unavailable", "the store cannot commit; retry later", delivery_id, retry_after=5)
+        else:
+            if outcome == "stored":
+                receipt = Receipt(202, "stored", "stored", delivery_id, event_id=event.id if event else None)
+            elif outcome == "duplicate":
+                receipt = Receipt(200, "duplicate", "already stored", delivery_id, event_id=event.id if event else None)
+        self._metrics.deliveries.labels("atlas", receipt.verdict).inc()
+        self._metrics.ingest_latency.observe(time.perf_counter() - started)
+        return receipt
+
+    def _judge(
+        self, base: DeliveryRecord, tenant: str | None, body: bytes, too_large: bool
+    ) -> tuple[Receipt, Event | None]:
+        did = base.id
+        if too_large:
+            return Receipt(413, "too_large", "the body exceeds the size limit", did, field="body"), None
+        if not tenant:
+            return Receipt(
+                401,
+                "unknown_tenant",
+                "no tenant: use /webhooks/atlas/{tenant} or Atlas-Account",
+                did,
+                field="tenant",
+            ), None
+        keys = self._keyring.keys(tenant)
+        if keys is None and self._keyring.stale(tenant):
+            keys = self._keyring.keys(tenant, fresh=True)
+        if keys is None:
+            return Receipt(401, "unknown_tenant", "unknown tenant", did, field="tenant"), None
+        if not base.signature:
+            return Receipt(401, "bad_signature", "missing X-Atlas-Signature", did, field="X-Atlas-Signature"), None
+        ok = verify(body, base.signature, keys)
+        if not ok and self._keyring.stale(tenant):
+            ok = verify(body, base.signature, self._keyring.keys(tenant, fresh=True) or ())
+        if not ok:
+            return Receipt(
+                401, "bad_signature", "signature does not match the body", did, field="X-Atlas-Signature"
+            ), None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return Receipt(400, "bad_json", "the body is not JSON", did, field="body"), None
+        try:
+            event = atlas.parse_event(
+                payload, tenant=tenant, received_at=base.received_at, geo=self._geo, delivery_id=did
+            )
+        except atlas.PayloadError as exc:
+            return Receipt(400, "invalid", str(exc), did, field=exc.field), None
+        return Receipt(202, "stored", "stored", did, event_id=event.id), event
+
+
+def _replace(d: DeliveryRecord, **changes: object) -> DeliveryRecord:
+    return replace(d, **changes)  # type: ignore[arg-type]
+
+
+# -- replay ------------------------------------------------------------------------------------------------
+@dataclass
+class ReplayReport:
+    deliveries: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    truncated: int = 0
+
+
+REPLAYABLE = frozenset({"stored", "duplicate", "bad_json", "invalid", "bad_signature", "unknown_tenant"})
+
+
+def replay(
+    store: Store,
+    keyring: KeyRing,
+    geo: Callable[[str], Geo],
+    received_from: datetime,
+    received_to: datetime,
+    tenant: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ReplayReport:
+    """Re-run archived deliveries through verification and normalization, idempotently.
+
+    Deliveries refused at the time (bad JSON, bad signature, unknown tenant) are judged again with today's
+    keys and code; events already stored are re-normalized in place (same id and seq); new ones appended.
+    """
+    report = ReplayReport()
+    for batch in store.iter_deliveries(received_from, received_to, tenant):
+        events: list[Event] = []
+        for d in batch:
+            report.deliveries += 1
+            if d.verdict not in REPLAYABLE or d.body_truncated:
+                report.truncated += d.body_truncated
+                report.refused += 1
+                continue
+            slug = d.tenant or _claimed_tenant(d)
+            keys = keyring.keys(slug) if slug else None
+            if not slug or keys is None or not verify(d.body, d.signature, keys):
+                report.refused += 1
+                continue
+            try:
+                payload = orjson.loads(d.body)
+                events.append(
+                    atlas.parse_event(payload, tenant=slug, received_at=d.received_at, geo=geo, delivery_id=d.id)
+                )
+            except (orjson.JSONDecodeError, atlas.PayloadError):
+                report.refused += 1
+        inserted, updated, unchanged = store.apply_replay(events)
+        report.inserted += inserted
+        report.updated += updated
+        report.unchanged += unchanged
+        if progress is not None:
+            progress(len(batch))
+    return report
+
+
+def _claimed_tenant(d: DeliveryRecord) -> str | None:
+    claimed = d.headers.get("atlas-account")
+    if claimed:
+        return claimed
+    prefix = "/webhooks/atlas/"
+    return d.path[len(prefix) :] if d.path.startswith(prefix) else None
+
+
+__all__ = ["GroupCommitter", "Ingestor", "KeyRing", "Receipt", "ReplayReport", "replay"]

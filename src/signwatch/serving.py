@@ -1,0 +1,53 @@
+"""Running the API: the ASGI server for `signwatch serve` (granian by default, uvicorn as the alternative)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from signwatch.config import Settings, load_settings
+from signwatch.store import open_store
+
+
+def app_from_env() -> FastAPI:
+    """App factory for server processes: settings from the SIGNWATCH_* environment."""
+    from signwatch.api import create_app
+
+    settings = load_settings()
+    return create_app(settings, open_store(settings.db))
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted. Migrations are applied before the server accepts connections."""
+    store = open_store(settings.db)
+    store.upgrade()
+    store.close()
+    os.environ["SIGNWATCH_DB"] = settings.db
+    if settings.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(
+            "signwatch.serving:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+        )
+        return
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+
+    Granian(
+        "signwatch.serving:app_from_env",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        loop=Loops.uvloop,
+        workers=1,
+        log_access=False,
+    ).serve()

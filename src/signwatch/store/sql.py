@@ -1,0 +1,610 @@
+"""The SQL store: one implementation of `Store` for SQLite (WAL, one writer) and PostgreSQL.
+
+Writes go through `write_batch`, one transaction per group commit. On PostgreSQL every writing transaction
+first takes one advisory lock, so sequence numbers are handed out in commit order: whatever `seq` a reader
+can see, every lower one is already visible, which is the safe watermark cursors rely on (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from signwatch.events import (
+    ONCE_PER_ENVELOPE,
+    Actor,
+    EnvelopeState,
+    Event,
+    Geo,
+    advance,
+    from_us,
+    to_us,
+    transition_id,
+    utcnow,
+)
+from signwatch.store import schema as t
+from signwatch.store.base import (
+    AlreadyExists,
+    DeliveryRecord,
+    EventFilter,
+    EventPage,
+    Scope,
+    StoreUnavailable,
+    TenantRecord,
+    TokenRecord,
+    WriteItem,
+    WriteOutcome,
+)
+
+WRITER_LOCK_KEY = 0x5157_0001  # pg_advisory_xact_lock key serialising writers (see module docstring)
+_CHUNK = 500  # ids per IN (...) list
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class SqlStore:
+    """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        self._write_lock = threading.Lock()
+        if self.dialect == "sqlite":
+            self.engine: Engine = create_engine(
+                self.url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+            )
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    def upgrade(self) -> None:
+        from signwatch.store.migrate import upgrade
+
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def ping(self) -> None:
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One writing transaction: BEGIN IMMEDIATE on SQLite, the writers' advisory lock on PostgreSQL."""
+        with self._write_lock, self.engine.connect() as conn:
+            conn.info["writing"] = True
+            try:
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK_KEY})")
+                    yield conn
+            finally:
+                conn.info["writing"] = False
+
+    # -- tenants -----------------------------------------------------------------------------------------
+    def add_tenant(self, record: TenantRecord) -> None:
+        try:
+            with self._writing() as conn:
+                conn.execute(
+                    insert(t.tenants).values(
+                        slug=record.slug,
+                        timezone=record.timezone,
+                        business_hours=_dumps(record.business_hours),
+                        api_key=record.api_key,
+                        previous_api_key=record.previous_api_key,
+                        previous_key_expires_us=_us(record.previous_key_expires),
+                        created_us=to_us(record.created_at),
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(record.slug) from exc
+
+    def get_tenant(self, slug: str) -> TenantRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.tenants).where(t.tenants.c.slug == slug)).first()
+        return _tenant(row) if row else None
+
+    def list_tenants(self) -> list[TenantRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.tenants).order_by(t.tenants.c.slug)).all()
+        return [_tenant(r) for r in rows]
+
+    def set_tenant_keys(
+        self, slug: str, api_key: str, previous_api_key: str | None, previous_key_expires: datetime | None
+    ) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                update(t.tenants)
+                .where(t.tenants.c.slug == slug)
+                .values(
+                    api_key=api_key,
+                    previous_api_key=previous_api_key,
+                    previous_key_expires_us=_us(previous_key_expires),
+                )
+            )
+
+    # -- tokens ------------------------------------------------------------------------------------------
+    def add_token(self, record: TokenRecord) -> None:
+        with self._writing() as conn:
+            conn.execute(
+                insert(t.tokens).values(
+                    id=record.id,
+                    name=record.name,
+                    token_hash=record.token_hash,
+                    scopes=" ".join(sorted(record.scopes)),
+                    tenants=None if record.tenants is None else _dumps(sorted(record.tenants)),
+                    created_us=to_us(record.created_at),
+                    revoked_us=_us(record.revoked_at),
+                )
+            )
+
+    def token_by_hash(self, token_hash: str) -> TokenRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash)).first()
+        return _token(row) if row else None
+
+    def list_tokens(self) -> list[TokenRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.tokens).order_by(t.tokens.c.created_us)).all()
+        return [_token(r) for r in rows]
+
+    def revoke_token(self, id_or_name: str, at: datetime) -> int:
+        with self._writing() as conn:
+            result = conn.execute(
+                update(t.tokens)
+                .where(or_(t.tokens.c.id == id_or_name, t.tokens.c.name == id_or_name))
+                .where(t.tokens.c.revoked_us.is_(None))
+                .values(revoked_us=to_us(at))
+            )
+        return int(result.rowcount or 0)
+
+    # -- the write path ----------------------------------------------------------------------------------
+    def write_batch(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        """Archive every delivery and append every new event of `items` in one transaction.
+
+        Returns, per item, whether its event was stored, was a duplicate, or there was none (archived).
+        Raises StoreUnavailable when the commit fails: nothing of the batch is kept then.
+        """
+        try:
+            with self._writing() as conn:
+                return self._write(conn, items)
+        except (OperationalError, IntegrityError, SQLAlchemyError, OSError) as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+
+    def _write(self, conn: Connection, items: Sequence[WriteItem]) -> list[WriteOutcome]:
+        now_us = to_us(utcnow())
+        candidates = [it.event for it in items if it.event is not None]
+        existing = self._existing_ids(conn, candidates)
+        seen_transitions = self._existing_transitions(conn, [e for e in candidates if e.source == "poll"])
+        outcomes: list[WriteOutcome] = []
+        fresh: list[Event] = []
+        delivery_rows: list[dict[str, Any]] = []
+        for item in items:
+            ev = item.event
+            outcome: WriteOutcome = "archived"
+            if ev is not None:
+                alt = transition_id(ev.tenant, "atlas", ev.envelope_id, ev.type)
+                key = (ev.tenant, ev.envelope_id, ev.type)
+                is_dup = ev.id in existing or (ev.type in ONCE_PER_ENVELOPE and alt in existing)
+                if ev.source == "poll" and key in seen_transitions:
+                    is_dup = True
+                if is_dup:
+                    outcome = "duplicate"
+                else:
+                    outcome = "stored"
+                    existing.add(ev.id)
+                    if ev.source == "poll":
+                        seen_transitions.add(key)
+                    fresh.append(ev)
+            outcomes.append(outcome)
+            if item.delivery is not None:
+                delivery_rows.append(_delivery_row(item.delivery, outcome, ev))
+        if delivery_rows:
+            conn.execute(insert(t.deliveries), delivery_rows)
+        if fresh:
+            conn.execute(insert(t.events), [_event_row(e, now_us) for e in fresh])
+            self._advance_envelopes(conn, fresh)
+        for item in items:
+            if item.position is not None:
+                self._put_position(conn, *item.position, now_us)
+        return outcomes
+
+    def _existing_ids(self, conn: Connection, events: Sequence[Event]) -> set[str]:
+        ids: set[str] = set()
+        for e in events:
+            ids.add(e.id)
+            if e.type in ONCE_PER_ENVELOPE and e.source != "poll":
+                ids.add(transition_id(e.tenant, "atlas", e.envelope_id, e.type))
+        found: set[str] = set()
+        for chunk in _chunks(sorted(ids)):
+            found.update(conn.execute(select(t.events.c.id).where(t.events.c.id.in_(chunk))).scalars())
+        return found
+
+    def _existing_transitions(self, conn: Connection, events: Sequence[Event]) -> set[tuple[str, str, str]]:
+        """(tenant, envelope, type) already recorded from any source: what a poller must not add again."""
+        keys = sorted({(e.tenant, e.envelope_id) for e in events})
+        found: set[tuple[str, str, str]] = set()
+        c = t.events.c
+        for chunk in _chunks(keys):
+            rows = conn.execute(
+                select(c.tenant, c.envelope_id, c.type).where(tuple_(c.tenant, c.envelope_id).in_(chunk))
+            )
+            found.update((r[0], r[1], r[2]) for r in rows)
+        return found
+
+    def _advance_envelopes(self, conn: Connection, events: Sequence[Event]) -> None:
+        keys = sorted({(e.tenant, e.envelope_id) for e in events if e.type.startswith("envelope.")})
+        if not keys:
+            return
+        states: dict[tuple[str, str], EnvelopeState | None] = {}
+        c = t.envelopes.c
+        for chunk in _chunks(keys):
+            for row in conn.execute(select(t.envelopes).where(tuple_(c.tenant, c.envelope_id).in_(chunk))):
+                states[(row.tenant, row.envelope_id)] = _envelope(row)
+        changed: dict[tuple[str, str], EnvelopeState] = {}
+        for ev in sorted(events, key=lambda e: e.occurred_at):
+            key = (ev.tenant, ev.envelope_id)
+            new = advance(changed.get(key) or states.get(key), ev)
+            if new is not None:
+                changed[key] = new
+        if not changed:
+            return
+        rows = [_envelope_row(s) for s in changed.values()]
+        stmt = self._insert(t.envelopes)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[c.tenant, c.envelope_id],
+            set_={name: stmt.excluded[name] for name in rows[0] if name not in ("tenant", "envelope_id")},
+        )
+        conn.execute(stmt, rows)
+
+    # -- reads -------------------------------------------------------------------------------------------
+    def high_water(self, conn: Connection) -> int:
+        return int(conn.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())
+
+    def read_events(self, scope: Scope, after_seq: int, limit: int, flt: EventFilter) -> EventPage:
+        """Events after `after_seq` in ingestion order, at most `limit`, within `scope` and `flt`.
+
+        When the page is not full, `last_seq` advances to the high-water mark read first, so a filtered
+        cursor never rescans what it has passed and an empty page still moves on.
+        """
+        c = t.events.c
+        with self.engine.connect() as conn:
+            hw = self.high_water(conn)
+            q = select(t.events).where(c.seq > after_seq, c.seq <= hw)
+            q = q.where(*_filters(scope, flt)).order_by(c.seq).limit(limit + 1)
+            rows = conn.execute(q).all()
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        events = [_event(r) for r in rows]
+        last = rows[-1].seq if has_more else max(hw, after_seq)
+        return EventPage(events=events, last_seq=int(last), has_more=has_more)
+
+    def get_events_by_id(self, scope: Scope, ids: Sequence[str]) -> list[Event]:
+        out: list[Event] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids)):
+                q = select(t.events).where(t.events.c.id.in_(chunk), *_filters(scope, EventFilter()))
+                out.extend(_event(r) for r in conn.execute(q.order_by(t.events.c.seq)))
+        return out
+
+    def event_counts(self, scope: Scope) -> dict[tuple[str, str], int]:
+        c = t.events.c
+        q = select(c.tenant, c.type, func.count()).where(*_filters(scope, EventFilter()))
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.group_by(c.tenant, c.type)).all()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def get_envelope(self, scope: Scope, tenant: str, envelope_id: str) -> EnvelopeState | None:
+        if not scope.allows(tenant):
+            return None
+        c = t.envelopes.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.envelopes).where(c.tenant == tenant, c.envelope_id == envelope_id)).first()
+        return _envelope(row) if row else None
+
+    # -- deliveries and replay ---------------------------------------------------------------------------
+    def iter_deliveries(
+        self, received_from: datetime, received_to: datetime, tenant: str | None, batch: int = 5000
+    ) -> Iterator[list[DeliveryRecord]]:
+        c = t.deliveries.c
+        lo, hi = to_us(received_from), to_us(received_to)
+        after: tuple[int, str] = (lo - 1, "")
+        while True:
+            q = select(t.deliveries).where(
+                c.received_us <= hi,
+                or_(c.received_us > after[0], and_(c.received_us == after[0], c.id > after[1])),
+                c.received_us >= lo,
+            )
+            if tenant is not None:
+                q = q.where(c.tenant == tenant)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q.order_by(c.received_us, c.id).limit(batch)).all()
+            if not rows:
+                return
+            yield [_delivery(r) for r in rows]
+            after = (rows[-1].received_us, rows[-1].id)
+
+    def apply_replay(self, events: Sequence[Event]) -> tuple[int, int, int]:
+        """Insert events not yet stored and re-normalize stored ones in place (same id, same seq).
+
+        Returns (inserted, updated, unchanged). Running it twice changes nothing the second time.
+        """
+        if not events:
+            return (0, 0, 0)
+        now_us = to_us(utcnow())
+        unique = list({e.id: e for e in events}.values())
+        try:
+            with self._writing() as conn:
+                stored: dict[str, Any] = {}
+                for chunk in _chunks([e.id for e in unique]):
+                    for row in conn.execute(select(t.events).where(t.events.c.id.in_(chunk))):
+                        stored[row.id] = row
+                fresh = [e for e in unique if e.id not in stored]
+                updates = []
+                for e in unique:
+                    if e.id not in stored:
+                        continue
+                    row = stored[e.id]
+                    new = _event_row(e, row.ingested_us)
+                    old = {k: getattr(row, k) for k in new}
+                    if new != old:
+                        updates.append(new)
+                if fresh:
+                    conn.execute(insert(t.events), [_event_row(e, now_us) for e in fresh])
+                for row_values in updates:
+                    conn.execute(update(t.events).where(t.events.c.id == row_values["id"]).values(**row_values))
+                if fresh or updates:
+                    self._advance_envelopes(conn, [*fresh, *(e for e in unique if e.id in stored)])
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
+        return (len(fresh), len(updates), len(unique) - len(fresh) - len(updates))
+
+    # -- positions and meta ------------------------------------------------------------------------------
+    def get_position(self, name: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.positions.c.value).where(t.positions.c.name == name)).scalar()
+
+    def set_position(self, name: str, value: str) -> None:
+        with self._writing() as conn:
+            self._put_position(conn, name, value, to_us(utcnow()))
+
+    def _put_position(self, conn: Connection, name: str, value: str, now_us: int) -> None:
+        stmt = self._insert(t.positions).values(name=name, value=value, updated_us=now_us)
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=[t.positions.c.name], set_={"value": value, "updated_us": now_us})
+        )
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+
+    def set_meta_default(self, key: str, value: str) -> str:
+        """Set `key` unless it is set already; return the value in force."""
+        with self._writing() as conn:
+            stmt = self._insert(t.meta).values(key=key, value=value).on_conflict_do_nothing()
+            conn.execute(stmt)
+            return str(conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar_one())
+
+    def purge_all_for_tests(self) -> None:
+        """Empty every table (test fixtures on a shared PostgreSQL database)."""
+        with self._writing() as conn:
+            for table in reversed(t.metadata.sorted_tables):
+                conn.execute(delete(table))
+
+
+# -- row <-> record --------------------------------------------------------------------------------------
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # SQLAlchemy's `begin` listener issues BEGIN itself
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")  # an acknowledgement survives power loss, not just kill -9
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("writing") else "BEGIN")
+
+
+def _us(at: datetime | None) -> int | None:
+    return None if at is None else to_us(at)
+
+
+def _at(us: int | None) -> datetime | None:
+    return None if us is None else from_us(us)
+
+
+def _filters(scope: Scope, flt: EventFilter) -> list[Any]:
+    c = t.events.c
+    out: list[Any] = []
+    if scope.tenants is not None:
+        out.append(c.tenant.in_(sorted(scope.tenants)))
+    if flt.tenants:
+        out.append(c.tenant.in_(flt.tenants))
+    if flt.occurred_from is not None:
+        out.append(c.occurred_us >= to_us(flt.occurred_from))
+    if flt.occurred_to is not None:
+        out.append(c.occurred_us < to_us(flt.occurred_to))
+    if flt.types:
+        out.append(c.type.in_(flt.types))
+    if flt.actor:
+        out.append(or_(c.actor_id == flt.actor, c.actor_email == flt.actor))
+    return out
+
+
+def _tenant(row: Any) -> TenantRecord:
+    return TenantRecord(
+        slug=row.slug,
+        timezone=row.timezone,
+        business_hours=json.loads(row.business_hours),
+        api_key=row.api_key,
+        previous_api_key=row.previous_api_key,
+        previous_key_expires=_at(row.previous_key_expires_us),
+        created_at=from_us(row.created_us),
+    )
+
+
+def _token(row: Any) -> TokenRecord:
+    return TokenRecord(
+        id=row.id,
+        name=row.name,
+        token_hash=row.token_hash,
+        scopes=frozenset(row.scopes.split()),
+        tenants=None if row.tenants is None else frozenset(json.loads(row.tenants)),
+        created_at=from_us(row.created_us),
+        revoked_at=_at(row.revoked_us),
+    )
+
+
+def _delivery_row(d: DeliveryRecord, outcome: WriteOutcome, ev: Event | None) -> dict[str, Any]:
+    verdict = d.verdict if outcome == "archived" else outcome
+    return {
+        "id": d.id,
+        "received_us": to_us(d.received_at),
+        "tenant": d.tenant,
+        "source": d.source,
+        "path": d.path,
+        "headers": _dumps(d.headers),
+        "signature": d.signature,
+        "body": d.body,
+        "body_size": d.body_size,
+        "body_truncated": d.body_truncated,
+        "verdict": verdict,
+        "status_code": {"stored": 202, "duplicate": 200}.get(outcome, d.status_code),
+        "reason": d.reason,
+        "event_id": ev.id if ev is not None else None,
+    }
+
+
+def _delivery(row: Any) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row.id,
+        received_at=from_us(row.received_us),
+        tenant=row.tenant,
+        source=row.source,
+        path=row.path,
+        headers=json.loads(row.headers),
+        signature=row.signature,
+        body=bytes(row.body),
+        body_size=row.body_size,
+        body_truncated=bool(row.body_truncated),
+        verdict=row.verdict,
+        status_code=row.status_code,
+        reason=row.reason,
+        event_id=row.event_id,
+    )
+
+
+def _event_row(e: Event, ingested_us: int) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "tenant": e.tenant,
+        "source": e.source,
+        "type": e.type,
+        "occurred_us": to_us(e.occurred_at),
+        "ingested_us": ingested_us,
+        "envelope_id": e.envelope_id,
+        "actor_id": e.actor.id,
+        "actor_email": e.actor.email,
+        "ip_address": e.ip_address,
+        "country": e.geo.country,
+        "asn": e.geo.asn,
+        "network": e.geo.network,
+        "city": e.geo.city,
+        "user_agent": e.user_agent,
+        "client_reference_id": e.client_reference_id,
+        "business_unit": e.business_unit,
+        "attributes": _dumps(e.attributes),
+        "delivery_id": e.delivery_id,
+    }
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        id=row.id,
+        seq=row.seq,
+        tenant=row.tenant,
+        source=row.source,
+        type=row.type,
+        occurred_at=from_us(row.occurred_us),
+        ingested_at=from_us(row.ingested_us),
+        envelope_id=row.envelope_id,
+        actor=Actor(row.actor_id, row.actor_email),
+        ip_address=row.ip_address,
+        geo=Geo(row.country, row.asn, row.network, row.city),
+        user_agent=row.user_agent,
+        client_reference_id=row.client_reference_id,
+        business_unit=row.business_unit,
+        attributes=orjson.loads(row.attributes),
+        delivery_id=row.delivery_id,
+    )
+
+
+def _envelope(row: Any) -> EnvelopeState:
+    return EnvelopeState(
+        tenant=row.tenant,
+        envelope_id=row.envelope_id,
+        status=row.status,
+        sent_at=_at(row.sent_us),
+        completed_at=_at(row.completed_us),
+        last_event_at=_at(row.last_event_us),
+        sender_id=row.sender_id,
+        sender_email=row.sender_email,
+        business_unit=row.business_unit,
+    )
+
+
+def _envelope_row(s: EnvelopeState) -> dict[str, Any]:
+    return {
+        "tenant": s.tenant,
+        "envelope_id": s.envelope_id,
+        "status": s.status,
+        "sent_us": _us(s.sent_at),
+        "completed_us": _us(s.completed_at),
+        "last_event_us": _us(s.last_event_at),
+        "sender_id": s.sender_id,
+        "sender_email": s.sender_email,
+        "business_unit": s.business_unit,
+    }
