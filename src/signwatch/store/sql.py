@@ -344,6 +344,18 @@ class SqlStore:
             row = conn.execute(select(t.envelopes).where(c.tenant == tenant, c.envelope_id == envelope_id)).first()
         return _envelope(row) if row else None
 
+    def get_envelope_statuses(self, scope: Scope, tenant: str, envelope_ids: Sequence[str]) -> dict[str, str]:
+        """Current status of each known envelope among `envelope_ids` (what a poller compares against)."""
+        if not scope.allows(tenant):
+            return {}
+        c = t.envelopes.c
+        out: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(envelope_ids)):
+                q = select(c.envelope_id, c.status).where(c.tenant == tenant, c.envelope_id.in_(chunk))
+                out.update((r[0], r[1]) for r in conn.execute(q))
+        return out
+
     # -- deliveries and replay ---------------------------------------------------------------------------
     def iter_deliveries(
         self, received_from: datetime, received_to: datetime, tenant: str | None, batch: int = 5000

@@ -1,0 +1,5 @@
+"""`python -m signwatch` runs the CLI."""
+
+from signwatch.cli import main
+
+main()
