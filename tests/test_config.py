@@ -20,8 +20,10 @@ def test_every_setting_is_documented() -> None:
 
 def test_env_overrides_toml_overrides_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml = tmp_path / "sw.toml"
-    toml.write_text('[signwatch]\nport = 9100\nhost = "0.0.0.0"\n[[signwatch.pollers]]\ntenant = "acme"\n'
-                    'base_url = "http://127.0.0.1:9"\n')
+    toml.write_text(
+        '[signwatch]\nport = 9100\nhost = "0.0.0.0"\n[[signwatch.pollers]]\ntenant = "acme"\n'
+        'base_url = "http://127.0.0.1:9"\n'
+    )
     monkeypatch.setenv("SIGNWATCH_CONFIG_FILE", str(toml))
     monkeypatch.setenv("SIGNWATCH_PORT", "9200")
     s = load_settings()

@@ -5,9 +5,11 @@ Each command is a few library calls; operators script these exact forms (see doc
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -291,6 +293,104 @@ def replay(
         f"replayed {report.deliveries} deliveries: {report.inserted} events inserted, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.refused} still refused ({report.truncated} truncated)"
     )
+
+
+# -- simulator and demo -----------------------------------------------------------------------------------
+@app.command()
+def simulate(
+    base_url: Annotated[str | None, typer.Option("--base-url", help="signwatch URL to send webhooks to.")] = None,
+    tenant: Annotated[
+        list[str] | None, typer.Option("--tenant", help="SLUG:API_KEY[:Area/City], repeatable; default 3 demo tenants.")
+    ] = None,
+    days: Annotated[float, typer.Option(help="Days of back-dated history.")] = 14.0,
+    users: Annotated[int, typer.Option(help="Users per tenant.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic).")] = 7,
+    labels: Annotated[Path | None, typer.Option("--labels", help="Write incident labels (JSON Lines) here.")] = None,
+    live: Annotated[bool, typer.Option("--live", help="Keep sending live traffic after the history.")] = False,
+    platform_mode: Annotated[bool, typer.Option(help="POST /webhooks/atlas with Atlas-Account.")] = False,
+    incidents: Annotated[bool, typer.Option(help="Inject labelled incidents.")] = True,
+    serve_atlas_api: Annotated[
+        int | None, typer.Option("--serve-atlas-api", help="Also serve the fake Atlas list API on this port.")
+    ] = None,
+) -> None:
+    """Generate realistic Atlas traffic with labelled incidents and send it as signed webhooks."""
+    import asyncio
+
+    from signwatch.events import utcnow
+    from signwatch.simulate import (
+        AtlasState,
+        LiveFeed,
+        SimConfig,
+        SimTenant,
+        demo_tenants,
+        generate,
+        run_live,
+        send_events,
+        write_labels,
+    )
+    from signwatch.simulate import (
+        serve_atlas_api as serve_api,
+    )
+
+    sim_tenants: tuple[SimTenant, ...]
+    if tenant:
+        parsed = []
+        for spec in tenant:
+            parts = spec.split(":", 2)
+            if len(parts) < 2:
+                raise _fail(f"--tenant {spec!r}: use SLUG:API_KEY[:Area/City]")
+            parsed.append(SimTenant(parts[0], parts[1], parts[2] if len(parts) > 2 else "UTC", users))
+        sim_tenants = tuple(parsed)
+    else:
+        sim_tenants = demo_tenants(3, users)
+    run = generate(SimConfig.last_days(sim_tenants, days, utcnow(), seed=seed, incidents=incidents))
+    err.print(f"generated {len(run.events)} events and {len(run.labels)} incidents for {len(sim_tenants)} tenants")
+    if labels is not None:
+        write_labels(labels, run.labels)
+        err.print(f"labels written to {labels}")
+
+    async def go() -> None:
+        state = AtlasState(sim_tenants, run.events) if serve_atlas_api is not None else None
+        api_task = asyncio.create_task(serve_api(state, serve_atlas_api)) if state and serve_atlas_api else None
+        if base_url:
+            from rich.progress import Progress
+
+            with Progress(console=err) as progress:
+                task = progress.add_task("sending history", total=len(run.events))
+                report = await send_events(
+                    run.events,
+                    sim_tenants,
+                    base_url,
+                    platform_mode=platform_mode,
+                    progress=lambda n: progress.advance(task, n),
+                )
+            out.print(
+                f"sent {report.attempted}: {dict(report.by_status)}; connection errors {report.connection_errors}"
+            )
+        if live or api_task is not None:
+            await run_live(
+                LiveFeed(run), sim_tenants, base_url if base_url else None, atlas=state, platform_mode=platform_mode
+            )
+        if api_task is not None:
+            api_task.cancel()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(go())
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path("demo-data"),
+    port: Annotated[int, typer.Option(envvar="SIGNWATCH_DEMO_PORT", help="Port of the demo server.")] = 8000,
+    days: Annotated[float, typer.Option(help="Days of simulated history.")] = 14.0,
+    once: Annotated[
+        bool, typer.Option(envvar="SIGNWATCH_DEMO_ONCE", help="Print the summary and exit (no live traffic).")
+    ] = False,
+) -> None:
+    """Run everything on embedded SQLite with simulated tenants and traffic; serve until Ctrl-C."""
+    from signwatch.demo import run_demo
+
+    raise typer.Exit(run_demo(data_dir, port, days, once, out))
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,6 +73,14 @@ def normalize_url(url: str) -> str:
 def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(seq), size):
         yield seq[i : i + size]
+
+
+def _by_tenant(events: Sequence[Event]) -> dict[str, list[str]]:
+    """Distinct envelope ids per tenant, sorted."""
+    out: dict[str, set[str]] = {}
+    for e in events:
+        out.setdefault(e.tenant, set()).add(e.envelope_id)
+    return {tenant: sorted(ids) for tenant, ids in out.items()}
 
 
 def _dumps(value: Any) -> str:
@@ -264,25 +271,27 @@ class SqlStore:
 
     def _existing_transitions(self, conn: Connection, events: Sequence[Event]) -> set[tuple[str, str, str]]:
         """(tenant, envelope, type) already recorded from any source: what a poller must not add again."""
-        keys = sorted({(e.tenant, e.envelope_id) for e in events})
         found: set[tuple[str, str, str]] = set()
         c = t.events.c
-        for chunk in _chunks(keys):
-            rows = conn.execute(
-                select(c.tenant, c.envelope_id, c.type).where(tuple_(c.tenant, c.envelope_id).in_(chunk))
-            )
-            found.update((r[0], r[1], r[2]) for r in rows)
+        for tenant, envelope_ids in _by_tenant(events).items():
+            for chunk in _chunks(envelope_ids):
+                rows = conn.execute(
+                    select(c.tenant, c.envelope_id, c.type).where(c.tenant == tenant, c.envelope_id.in_(chunk))
+                )
+                found.update((r[0], r[1], r[2]) for r in rows)
         return found
 
     def _advance_envelopes(self, conn: Connection, events: Sequence[Event]) -> None:
-        keys = sorted({(e.tenant, e.envelope_id) for e in events if e.type.startswith("envelope.")})
-        if not keys:
+        lifecycle = [e for e in events if e.type.startswith("envelope.")]
+        if not lifecycle:
             return
         states: dict[tuple[str, str], EnvelopeState | None] = {}
         c = t.envelopes.c
-        for chunk in _chunks(keys):
-            for row in conn.execute(select(t.envelopes).where(tuple_(c.tenant, c.envelope_id).in_(chunk))):
-                states[(row.tenant, row.envelope_id)] = _envelope(row)
+        for tenant, envelope_ids in _by_tenant(lifecycle).items():  # (tenant = ? AND id IN …) uses the key
+            for chunk in _chunks(envelope_ids):
+                q = select(t.envelopes).where(c.tenant == tenant, c.envelope_id.in_(chunk))
+                for row in conn.execute(q):
+                    states[(row.tenant, row.envelope_id)] = _envelope(row)
         changed: dict[tuple[str, str], EnvelopeState] = {}
         for ev in sorted(events, key=lambda e: e.occurred_at):
             key = (ev.tenant, ev.envelope_id)
