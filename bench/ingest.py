@@ -513,7 +513,18 @@ def machine(workdir: Path) -> dict[str, str]:
         "wrk": " ".join(wrk[:2]),
         "filesystem": fs[-6] if len(fs) >= 7 else "?",
         "fsync_ms": f"{fsync_ms(workdir):.2f}",
+        "revision": revision(),
     }
+
+
+def revision() -> str:
+    """The commit of the code measured, and whether src/ had uncommitted changes (read-only git calls)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + (" + uncommitted changes in src/" if dirty.stdout.strip() else "")
 
 
 def versions() -> dict[str, str]:
@@ -586,7 +597,9 @@ def section(results: Sequence[Result], info: dict[str, str], args: argparse.Name
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), Linux {info['kernel']}, Python {info['python']}, "
         f"SQLite {info['sqlite']}, {info['wrk']}; databases on {info['filesystem']}, where one 4 KiB write + "
-        f"fsync takes {info['fsync_ms']} ms. " + ", ".join(f"{k} {v}" for k, v in versions().items()) + ".",
+        f"fsync takes {info['fsync_ms']} ms. Code at {info['revision']}; "
+        + ", ".join(f"{k} {v}" for k, v in versions().items())
+        + ".",
         "",
         *table(results),
         "",
@@ -620,14 +633,21 @@ normalises and geo-enriches the event, dedupes it and keeps the envelope state, 
 
 
 def write_docs(path: Path, block: str) -> None:
-    """Replace the generated block of the Webhook ingest section, keeping everything else of the file."""
+    """Put `block` in the Webhook ingest section of `path`, keeping everything else of the file.
+
+    Only the generated block is replaced when it is there, so notes written by hand around it stay; a
+    section without the block is rewritten whole; a file without the section gets it appended.
+    """
     text = path.read_text() if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(SECTION)), None)
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
         text = head + block + rest.split(END, 1)[1]
-    elif SECTION in text:
-        head, rest = text.split(SECTION, 1)
-        text = f"{head}{SECTION}\n\n{block}\n{rest}"
+    elif start is not None:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        new = [*lines[:start], SECTION, "", *INTRO.splitlines(), "", *block.splitlines(), "", *lines[end:]]
+        text = "\n".join(new).rstrip() + "\n"
     else:
         text = f"{text.rstrip()}\n\n{SECTION}\n\n{INTRO}\n{block}\n"
     path.parent.mkdir(parents=True, exist_ok=True)
