@@ -35,6 +35,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -467,16 +468,17 @@ def profile_summary(path: Path, top: int = 12) -> list[str]:
     lines = [f"{path.name}: {total} samples with the GIL held; self time:"]
     lines += [f"  {n / total:6.1%}  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
     lines.append("  inclusive, signwatch frames:")
-    ours = [(f, n) for f, n in inclusive.items() if "signwatch/" in f and "cli.py" not in f]
+    entry = re.compile(r"signwatch/(cli|serving)\.py")  # the frames every sample has
+    ours = [(f, n) for f, n in inclusive.items() if "signwatch/" in f and not entry.search(f)]
     lines += [f"  {n / total:6.1%}  {f}" for f, n in sorted(ours, key=lambda kv: -kv[1])[:top]]
     return lines
 
 
 # -- report ------------------------------------------------------------------------------------------------
 def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy (not idle, not waiting for I/O) since boot."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:8]]
-    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the machine has been busy or taken by the hypervisor (steal) since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle and iowait
 
 
 def fsync_ms(directory: Path, rounds: int = 100) -> float:
@@ -613,12 +615,19 @@ def section(results: Sequence[Result], info: dict[str, str], args: argparse.Name
         "answer or socket error; `stored`: rows of the run in the database, counted while the server still "
         "ran; `lost`: 202 answers without their row (stored exceeds 202 by the requests in flight when wrk "
         "stopped). `CPUs`: CPUs busy on average during the run, by the server's processes, by wrk and by "
-        "anything else on the machine (a clean run has ~0 others). Batch sizes are read "
-        "from signwatch's `signwatch_commit_batch_size` histogram (bucket bounds); the baseline commits "
-        "every row.",
+        "anything else on the machine, hypervisor steal included (a clean run has ~0 others). Batch sizes "
+        "are read from signwatch's `signwatch_commit_batch_size` histogram (bucket bounds); the baseline "
+        "commits every row.",
         END,
     ]
-    return "\n".join(lines)
+    return "\n".join(wrap(line) for line in lines)
+
+
+def wrap(line: str, width: int = 110) -> str:
+    """Prose wrapped like the rest of the docs; table rows and list items stay on one line."""
+    if line.startswith(("|", "- ", "<!--")) or len(line) <= width:
+        return line
+    return textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False)
 
 
 INTRO = """\
@@ -692,11 +701,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install -y wrk)", file=sys.stderr)
         return 2
+    if not Path(SIGNWATCH).exists():
+        print(f"{SIGNWATCH} not found: run with the project's venv, .venv/bin/python", file=sys.stderr)
+        return 2
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _terminate)
-    command = shlex.join(["python", "bench/ingest.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join([".venv/bin/python", "bench/ingest.py", *(sys.argv[1:] if argv is None else argv)])
     started = time.monotonic()
     info = machine(args.workdir)
     bodies, warm = args.workdir / "bodies.txt", args.workdir / "warmup.txt"
