@@ -75,6 +75,33 @@ def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield seq[i : i + size]
 
 
+class _HotSql:
+    """The write path's statements as driver SQL, built once per dialect: no per-batch compile or caching.
+
+    Rows are passed as dicts (`:name` for sqlite3, `%(name)s` for psycopg); IN lists use positional marks.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self.mark = "?" if dialect == "sqlite" else "%s"
+
+        def named(c: str) -> str:
+            return f":{c}" if dialect == "sqlite" else f"%({c})s"
+
+        def insert_sql(table: Any, skip: tuple[str, ...] = ()) -> str:
+            cols = [c.name for c in table.columns if c.name not in skip]
+            return f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join(named(c) for c in cols)})"
+
+        self.insert_delivery = insert_sql(t.deliveries)
+        self.insert_event = insert_sql(t.events, skip=("seq",))
+        env_cols = [c.name for c in t.envelopes.columns]
+        self.envelope_cols = env_cols
+        updates = ", ".join(f"{c} = excluded.{c}" for c in env_cols if c not in ("tenant", "envelope_id"))
+        self.upsert_envelope = insert_sql(t.envelopes) + f" ON CONFLICT (tenant, envelope_id) DO UPDATE SET {updates}"
+
+    def marks(self, n: int) -> str:
+        return ", ".join([self.mark] * n)
+
+
 def _by_tenant(events: Sequence[Event]) -> dict[str, list[str]]:
     """Distinct envelope ids per tenant, sorted."""
     out: dict[str, set[str]] = {}
@@ -103,6 +130,7 @@ class SqlStore:
         else:
             self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True)
         self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+        self._sql = _HotSql(self.dialect)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     def upgrade(self) -> None:
@@ -223,8 +251,17 @@ class SqlStore:
     def _write(self, conn: Connection, items: Sequence[WriteItem]) -> list[WriteOutcome]:
         now_us = to_us(utcnow())
         candidates = [it.event for it in items if it.event is not None]
-        existing = self._existing_ids(conn, candidates)
-        seen_transitions = self._existing_transitions(conn, [e for e in candidates if e.source == "poll"])
+        alts = {
+            e.id: transition_id(e.tenant, "atlas", e.envelope_id, e.type)
+            for e in candidates
+            if e.type in ONCE_PER_ENVELOPE
+        }
+        existing = self._existing_ids(
+            conn,
+            [*(e.id for e in candidates), *(alt for e in candidates if e.source != "poll" and (alt := alts.get(e.id)))],
+        )
+        polled = [e for e in candidates if e.source == "poll"]
+        seen_transitions = self._existing_transitions(conn, polled) if polled else set()
         outcomes: list[WriteOutcome] = []
         fresh: list[Event] = []
         delivery_rows: list[dict[str, Any]] = []
@@ -232,10 +269,9 @@ class SqlStore:
             ev = item.event
             outcome: WriteOutcome = "archived"
             if ev is not None:
-                alt = transition_id(ev.tenant, "atlas", ev.envelope_id, ev.type)
-                key = (ev.tenant, ev.envelope_id, ev.type)
-                is_dup = ev.id in existing or (ev.type in ONCE_PER_ENVELOPE and alt in existing)
-                if ev.source == "poll" and key in seen_transitions:
+                alt = alts.get(ev.id)
+                is_dup = ev.id in existing or (alt is not None and alt in existing)
+                if ev.source == "poll" and (ev.tenant, ev.envelope_id, ev.type) in seen_transitions:
                     is_dup = True
                 if is_dup:
                     outcome = "duplicate"
@@ -243,30 +279,28 @@ class SqlStore:
                     outcome = "stored"
                     existing.add(ev.id)
                     if ev.source == "poll":
-                        seen_transitions.add(key)
+                        seen_transitions.add((ev.tenant, ev.envelope_id, ev.type))
                     fresh.append(ev)
             outcomes.append(outcome)
             if item.delivery is not None:
                 delivery_rows.append(_delivery_row(item.delivery, outcome, ev))
         if delivery_rows:
-            conn.execute(insert(t.deliveries), delivery_rows)
+            conn.exec_driver_sql(self._sql.insert_delivery, delivery_rows)
         if fresh:
-            conn.execute(insert(t.events), [_event_row(e, now_us) for e in fresh])
+            conn.exec_driver_sql(self._sql.insert_event, [_event_row(e, now_us) for e in fresh])
             self._advance_envelopes(conn, fresh)
         for item in items:
             if item.position is not None:
                 self._put_position(conn, *item.position, now_us)
         return outcomes
 
-    def _existing_ids(self, conn: Connection, events: Sequence[Event]) -> set[str]:
-        ids: set[str] = set()
-        for e in events:
-            ids.add(e.id)
-            if e.type in ONCE_PER_ENVELOPE and e.source != "poll":
-                ids.add(transition_id(e.tenant, "atlas", e.envelope_id, e.type))
+    def _existing_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
+        """Which of `ids` are stored events."""
+        unique = sorted(set(ids))
         found: set[str] = set()
-        for chunk in _chunks(sorted(ids)):
-            found.update(conn.execute(select(t.events.c.id).where(t.events.c.id.in_(chunk))).scalars())
+        for chunk in _chunks(unique):
+            sql = f"SELECT id FROM events WHERE id IN ({self._sql.marks(len(chunk))})"
+            found.update(r[0] for r in conn.exec_driver_sql(sql, tuple(chunk)))
         return found
 
     def _existing_transitions(self, conn: Connection, events: Sequence[Event]) -> set[tuple[str, str, str]]:
@@ -286,27 +320,23 @@ class SqlStore:
         if not lifecycle:
             return
         states: dict[tuple[str, str], EnvelopeState | None] = {}
-        c = t.envelopes.c
+        cols = ", ".join(self._sql.envelope_cols)
         for tenant, envelope_ids in _by_tenant(lifecycle).items():  # (tenant = ? AND id IN …) uses the key
             for chunk in _chunks(envelope_ids):
-                q = select(t.envelopes).where(c.tenant == tenant, c.envelope_id.in_(chunk))
-                for row in conn.execute(q):
+                sql = (
+                    f"SELECT {cols} FROM envelopes WHERE tenant = {self._sql.mark} "
+                    f"AND envelope_id IN ({self._sql.marks(len(chunk))})"
+                )
+                for row in conn.exec_driver_sql(sql, (tenant, *chunk)):
                     states[(row.tenant, row.envelope_id)] = _envelope(row)
         changed: dict[tuple[str, str], EnvelopeState] = {}
-        for ev in sorted(events, key=lambda e: e.occurred_at):
+        for ev in sorted(lifecycle, key=lambda e: e.occurred_at):
             key = (ev.tenant, ev.envelope_id)
             new = advance(changed.get(key) or states.get(key), ev)
             if new is not None:
                 changed[key] = new
-        if not changed:
-            return
-        rows = [_envelope_row(s) for s in changed.values()]
-        stmt = self._insert(t.envelopes)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[c.tenant, c.envelope_id],
-            set_={name: stmt.excluded[name] for name in rows[0] if name not in ("tenant", "envelope_id")},
-        )
-        conn.execute(stmt, rows)
+        if changed:
+            conn.exec_driver_sql(self._sql.upsert_envelope, [_envelope_row(s) for s in changed.values()])
 
     # -- reads -------------------------------------------------------------------------------------------
     def high_water(self, conn: Connection) -> int:
@@ -413,7 +443,7 @@ class SqlStore:
                     if new != old:
                         updates.append(new)
                 if fresh:
-                    conn.execute(insert(t.events), [_event_row(e, now_us) for e in fresh])
+                    conn.exec_driver_sql(self._sql.insert_event, [_event_row(e, now_us) for e in fresh])
                 for row_values in updates:
                     conn.execute(update(t.events).where(t.events.c.id == row_values["id"]).values(**row_values))
                 if fresh or updates:
