@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import orjson
 
@@ -46,9 +48,13 @@ ARCHIVED_HEADERS = frozenset(
 SIGNATURE_HEADER = "x-atlas-signature"
 
 
+_PROCESS_TAG = secrets.token_hex(3)  # tells apart processes sharing one database
+_SERIAL = itertools.count()
+
+
 def new_delivery_id(at: datetime) -> str:
-    """Time-ordered unique delivery id."""
-    return f"dlv_{to_us(at):015x}{secrets.token_hex(6)}"
+    """Time-ordered unique delivery id: receipt time, process tag, per-process serial."""
+    return f"dlv_{to_us(at):015x}{_PROCESS_TAG}{next(_SERIAL) & 0xFFFFFFFF:08x}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +185,7 @@ class Ingestor:
         self._metrics = metrics
         self._archive_refused = archive_refused_bytes
         self._clock = clock
+        self._by_verdict: dict[str, Any] = {}
 
     async def receive(
         self,
@@ -194,33 +201,28 @@ class Ingestor:
         started = time.perf_counter()
         received = self._clock()
         delivery_id = new_delivery_id(received)
-        kept = {k: v for k, v in headers.items() if k in ARCHIVED_HEADERS}
         signature = headers.get(SIGNATURE_HEADER)
-        base = DeliveryRecord(
-            id=delivery_id,
-            received_at=received,
-            tenant=None,
-            source="atlas",
-            path=path,
-            headers=kept,
-            signature=signature,
-            body=body,
-            body_size=body_size,
-        )
-        receipt, event = self._judge(base, tenant, body, too_large)
+        receipt, event = self._judge(delivery_id, received, signature, tenant, body, too_large)
+        kept = {k: v for k, v in headers.items() if k in ARCHIVED_HEADERS}
         if event is None:
-            refused = base.body[: self._archive_refused]
-            delivery = _replace(
-                base,
-                tenant=tenant if receipt.verdict not in ("unknown_tenant",) else None,
-                body=refused,
-                body_truncated=len(refused) < body_size,
-                verdict=receipt.verdict,
-                status_code=receipt.status,
-                reason=receipt.message,
+            refused = body[: self._archive_refused]
+            delivery = DeliveryRecord(
+                delivery_id,
+                received,
+                tenant if receipt.verdict != "unknown_tenant" else None,
+                "atlas",
+                path,
+                kept,
+                signature,
+                refused,
+                body_size,
+                len(refused) < body_size,
+                receipt.verdict,  # type: ignore[arg-type]
+                receipt.status,
+                receipt.message,
             )
         else:
-            delivery = _replace(base, tenant=tenant)
+            delivery = DeliveryRecord(delivery_id, received, tenant, "atlas", path, kept, signature, body, body_size)
         try:
             outcome = await self._committer.submit(WriteItem(delivery=delivery, event=event))
         except StoreUnavailable:
@@ -230,14 +232,16 @@ class Ingestor:
                 receipt = Receipt(202, "stored", "stored", delivery_id, event_id=event.id if event else None)
             elif outcome == "duplicate":
                 receipt = Receipt(200, "duplicate", "already stored", delivery_id, event_id=event.id if event else None)
-        self._metrics.deliveries.labels("atlas", receipt.verdict).inc()
+        counter = self._by_verdict.get(receipt.verdict)
+        if counter is None:
+            counter = self._by_verdict[receipt.verdict] = self._metrics.deliveries.labels("atlas", receipt.verdict)
+        counter.inc()
         self._metrics.ingest_latency.observe(time.perf_counter() - started)
         return receipt
 
     def _judge(
-        self, base: DeliveryRecord, tenant: str | None, body: bytes, too_large: bool
+        self, did: str, received: datetime, signature: str | None, tenant: str | None, body: bytes, too_large: bool
     ) -> tuple[Receipt, Event | None]:
-        did = base.id
         if too_large:
             return Receipt(413, "too_large", "the body exceeds the size limit", did, field="body"), None
         if not tenant:
@@ -253,11 +257,11 @@ class Ingestor:
             keys = self._keyring.keys(tenant, fresh=True)
         if keys is None:
             return Receipt(401, "unknown_tenant", "unknown tenant", did, field="tenant"), None
-        if not base.signature:
+        if not signature:
             return Receipt(401, "bad_signature", "missing X-Atlas-Signature", did, field="X-Atlas-Signature"), None
-        ok = verify(body, base.signature, keys)
+        ok = verify(body, signature, keys)
         if not ok and self._keyring.stale(tenant):
-            ok = verify(body, base.signature, self._keyring.keys(tenant, fresh=True) or ())
+            ok = verify(body, signature, self._keyring.keys(tenant, fresh=True) or ())
         if not ok:
             return Receipt(
                 401, "bad_signature", "signature does not match the body", did, field="X-Atlas-Signature"
@@ -267,16 +271,10 @@ class Ingestor:
         except orjson.JSONDecodeError:
             return Receipt(400, "bad_json", "the body is not JSON", did, field="body"), None
         try:
-            event = atlas.parse_event(
-                payload, tenant=tenant, received_at=base.received_at, geo=self._geo, delivery_id=did
-            )
+            event = atlas.parse_event(payload, tenant=tenant, received_at=received, geo=self._geo, delivery_id=did)
         except atlas.PayloadError as exc:
             return Receipt(400, "invalid", str(exc), did, field=exc.field), None
         return Receipt(202, "stored", "stored", did, event_id=event.id), event
-
-
-def _replace(d: DeliveryRecord, **changes: object) -> DeliveryRecord:
-    return replace(d, **changes)  # type: ignore[arg-type]
 
 
 # -- replay ------------------------------------------------------------------------------------------------

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
 from signwatch.api import data, errors, system, webhooks
 from signwatch.api.deps import Services
+from signwatch.api.errors import error_response
 from signwatch.config import Settings
 from signwatch.crypto import load_box
 from signwatch.geo import GeoResolver
@@ -20,6 +23,20 @@ from signwatch.metrics import Metrics
 from signwatch.store import Store
 
 log = logging.getLogger(__name__)
+
+
+class SignwatchApp(FastAPI):
+    """FastAPI with the webhook receivers answered before routing (webhooks.fast_path)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if webhooks.is_webhook(scope):
+            try:
+                await webhooks.fast_path(self.state.services, scope, receive, send)
+            except Exception:
+                log.exception("webhook delivery failed")
+                await error_response(500, "internal", "internal error")(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = None, migrate: bool = True) -> FastAPI:
@@ -37,6 +54,10 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
         if migrate:
             store.upgrade()
         geo.warm()
+        # The geo database is a large, long-lived object graph: move it out of the collector's sight, or every
+        # full collection walks it (60-150 ms pauses, the whole p99 tail of ingest).
+        gc.collect()
+        gc.freeze()
         await committer.start()
         pollers = await _start_pollers(svc)
         svc.ready = True
@@ -48,7 +69,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
                 task.cancel()
             await committer.stop()
 
-    app = FastAPI(
+    app = SignwatchApp(
         title="signwatch",
         version=__version__,
         description="Self-hosted oversight of e-signature activity.",

@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
-from signwatch.api.deps import services
+from signwatch.api.deps import Services, services
 from signwatch.api.errors import error_response
 from signwatch.api.responses import ORJSONResponse
-from signwatch.ingest import Receipt
+from signwatch.ingest import ARCHIVED_HEADERS, Receipt
 
 router = APIRouter(tags=["webhooks"])
 
@@ -67,6 +68,47 @@ def _answer(r: Receipt) -> Response:
     resp = error_response(r.status, r.error_code, r.message, r.field, headers)
     resp.headers["X-Signwatch-Delivery"] = r.delivery_id
     return resp
+
+
+# -- the hot path, in plain ASGI -------------------------------------------------------------------------
+PREFIX = "/webhooks/atlas"
+_KEPT = frozenset(h.encode() for h in ARCHIVED_HEADERS)
+_JSON = [(b"content-type", b"application/json")]
+
+
+def is_webhook(scope: Scope) -> bool:
+    """True for the requests `fast_path` answers: POST /webhooks/atlas and /webhooks/atlas/{tenant}."""
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return False
+    path: str = scope["path"]
+    return path == PREFIX or (path.startswith(PREFIX + "/") and "/" not in path[len(PREFIX) + 1 :])
+
+
+async def fast_path(svc: Services, scope: Scope, receive: Receive, send: Send) -> None:
+    """The webhook receivers without routing, dependencies or Request objects: the same `Ingestor` call and
+    the same answers as the routes below (which stay for the OpenAPI document). Measured: the framework
+    took about half of the per-delivery CPU."""
+    path: str = scope["path"]
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"] if k in _KEPT}
+    tenant = path[len(PREFIX) + 1 :] if path != PREFIX else headers.get("atlas-account")
+    limit = svc.settings.max_body_bytes
+    declared = headers.get("content-length", "")
+    too_large = declared.isdigit() and int(declared) > limit
+    body = bytearray()
+    more = True
+    while more and len(body) <= limit:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    size = max(len(body), int(declared) if declared.isdigit() else 0)
+    too_large = too_large or len(body) > limit
+    receipt = await svc.ingestor.receive(
+        tenant=tenant or None, path=path, headers=headers, body=bytes(body), body_size=size, too_large=too_large
+    )
+    response = _answer(receipt)
+    await response(scope, receive, send)
 
 
 @router.post("/webhooks/atlas/{tenant}", status_code=202, responses=_DOC, summary="Receive an Atlas webhook")
