@@ -78,11 +78,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
     server: Annotated[str | None, typer.Option(help="ASGI server: granian (default) or uvicorn.")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per CPU core).")] = None,
 ) -> None:
     """Serve the API and webhook receivers; applies migrations first."""
     from signwatch.serving import serve as run
 
-    settings = _settings(db, host=host, port=port, server=server)
+    settings = _settings(db, host=host, port=port, server=server, workers=workers)
     err.print(f"signwatch {__version__} serving on http://{settings.host}:{settings.port} ({settings.db})")
     run(settings)
 

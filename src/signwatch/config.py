@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     key_cache_seconds: float = Field(5.0, ge=0, description="How long verified tenant keys are cached.")
     geoip_city_mmdb: Path | None = Field(None, description="Optional MaxMind GeoLite2/GeoIP2 City .mmdb path.")
     pollers: list[PollerConfig] = Field(default_factory=list, description="Background Atlas pollers.")
+    workers: int = Field(
+        0, ge=0, description="`serve` worker processes; 0: one per CPU core. Writers take turns (one at a time)."
+    )
     server: str = Field("granian", description="ASGI server for `serve`: granian or uvicorn.")
     config_file: Path | None = Field(None, description="TOML file with these settings (SIGNWATCH_CONFIG_FILE).")
 

@@ -24,6 +24,7 @@ def serve(settings: Settings) -> None:
     store.upgrade()
     store.close()
     os.environ["SIGNWATCH_DB"] = settings.db
+    workers = settings.workers or os.cpu_count() or 1
     if settings.server == "uvicorn":
         import uvicorn
 
@@ -36,6 +37,7 @@ def serve(settings: Settings) -> None:
             http="httptools",
             log_level="warning",
             access_log=False,
+            workers=workers,
         )
         return
     from granian import Granian
@@ -48,6 +50,6 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         interface=Interfaces.ASGI,
         loop=Loops.uvloop,
-        workers=1,
+        workers=workers,
         log_access=False,
     ).serve()

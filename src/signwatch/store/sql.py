@@ -7,11 +7,14 @@ can see, every lower one is already visible, which is the safe watermark cursors
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -75,28 +78,42 @@ def _chunks(seq: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
         yield seq[i : i + size]
 
 
-class _HotSql:
-    """The write path's statements as driver SQL, built once per dialect: no per-batch compile or caching.
+class _MultiInsert:
+    """One table's multi-row INSERT: a whole batch in one statement (one step of the database engine).
 
-    Rows are passed as dicts (`:name` for sqlite3, `%(name)s` for psycopg); IN lists use positional marks.
+    executemany steps once per row, and each step releases and re-takes the GIL; under load the event loop
+    holds the GIL for up to the switch interval each time, which made a 25-row commit take 10 ms in the server
+    against 2.5 ms alone. One statement per chunk keeps the writer's hand-offs to a few per batch.
     """
+
+    def __init__(self, table: Any, mark: str, skip: tuple[str, ...] = (), suffix: str = "") -> None:
+        self.columns = [c.name for c in table.columns if c.name not in skip]
+        self.prefix = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES "
+        self.row = "(" + ", ".join([mark] * len(self.columns)) + ")"
+        self.suffix = suffix
+        self.chunk = max(1, 30000 // len(self.columns))  # under SQLite's 32766 bound parameters
+
+    def execute(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+        cols = self.columns
+        for start in range(0, len(rows), self.chunk):
+            part = rows[start : start + self.chunk]
+            sql = self.prefix + ", ".join([self.row] * len(part)) + self.suffix
+            conn.exec_driver_sql(sql, tuple(r[c] for r in part for c in cols))
+
+
+class _HotSql:
+    """The write path's statements as driver SQL, built once per dialect: no per-batch compile or caching."""
 
     def __init__(self, dialect: str) -> None:
         self.mark = "?" if dialect == "sqlite" else "%s"
-
-        def named(c: str) -> str:
-            return f":{c}" if dialect == "sqlite" else f"%({c})s"
-
-        def insert_sql(table: Any, skip: tuple[str, ...] = ()) -> str:
-            cols = [c.name for c in table.columns if c.name not in skip]
-            return f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({', '.join(named(c) for c in cols)})"
-
-        self.insert_delivery = insert_sql(t.deliveries)
-        self.insert_event = insert_sql(t.events, skip=("seq",))
+        self.insert_delivery = _MultiInsert(t.deliveries, self.mark)
+        self.insert_event = _MultiInsert(t.events, self.mark, skip=("seq",))
         env_cols = [c.name for c in t.envelopes.columns]
         self.envelope_cols = env_cols
         updates = ", ".join(f"{c} = excluded.{c}" for c in env_cols if c not in ("tenant", "envelope_id"))
-        self.upsert_envelope = insert_sql(t.envelopes) + f" ON CONFLICT (tenant, envelope_id) DO UPDATE SET {updates}"
+        self.upsert_envelope = _MultiInsert(
+            t.envelopes, self.mark, suffix=f" ON CONFLICT (tenant, envelope_id) DO UPDATE SET {updates}"
+        )
 
     def marks(self, n: int) -> str:
         return ", ".join([self.mark] * n)
@@ -121,12 +138,17 @@ class SqlStore:
         self.url = normalize_url(url)
         self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
         self._write_lock = threading.Lock()
+        self._lock_fd: int | None = None
         if self.dialect == "sqlite":
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
             )
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+            database = self.engine.url.database
+            if database and database != ":memory:":
+                lock_path = Path(database).resolve().with_name(Path(database).name + ".writer.lock")
+                self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         else:
             self.engine = create_engine(self.url, pool_size=8, max_overflow=8, pool_pre_ping=True)
         self._insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
@@ -140,6 +162,9 @@ class SqlStore:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -147,8 +172,13 @@ class SqlStore:
 
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """One writing transaction: BEGIN IMMEDIATE on SQLite, the writers' advisory lock on PostgreSQL."""
-        with self._write_lock, self.engine.connect() as conn:
+        """One writing transaction: BEGIN IMMEDIATE on SQLite, the writers' advisory lock on PostgreSQL.
+
+        On SQLite, writers of every process first take an exclusive lock on `<db>.writer.lock`: a waiting
+        writer wakes the moment the previous one commits, where SQLite's own busy handler would sleep and
+        poll (up to 100 ms at a time: the tail latency of several `serve` workers on one file).
+        """
+        with self._write_lock, self._file_lock(), self.engine.connect() as conn:
             conn.info["writing"] = True
             try:
                 with conn.begin():
@@ -157,6 +187,17 @@ class SqlStore:
                     yield conn
             finally:
                 conn.info["writing"] = False
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        if self._lock_fd is None:
+            yield
+            return
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     # -- tenants -----------------------------------------------------------------------------------------
     def add_tenant(self, record: TenantRecord) -> None:
@@ -285,9 +326,9 @@ class SqlStore:
             if item.delivery is not None:
                 delivery_rows.append(_delivery_row(item.delivery, outcome, ev))
         if delivery_rows:
-            conn.exec_driver_sql(self._sql.insert_delivery, delivery_rows)
+            self._sql.insert_delivery.execute(conn, delivery_rows)
         if fresh:
-            conn.exec_driver_sql(self._sql.insert_event, [_event_row(e, now_us) for e in fresh])
+            self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
             self._advance_envelopes(conn, fresh)
         for item in items:
             if item.position is not None:
@@ -336,7 +377,7 @@ class SqlStore:
             if new is not None:
                 changed[key] = new
         if changed:
-            conn.exec_driver_sql(self._sql.upsert_envelope, [_envelope_row(s) for s in changed.values()])
+            self._sql.upsert_envelope.execute(conn, [_envelope_row(s) for s in changed.values()])
 
     # -- reads -------------------------------------------------------------------------------------------
     def high_water(self, conn: Connection) -> int:
@@ -443,7 +484,7 @@ class SqlStore:
                     if new != old:
                         updates.append(new)
                 if fresh:
-                    conn.exec_driver_sql(self._sql.insert_event, [_event_row(e, now_us) for e in fresh])
+                    self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
                 for row_values in updates:
                     conn.execute(update(t.events).where(t.events.c.id == row_values["id"]).values(**row_values))
                 if fresh or updates:
