@@ -78,12 +78,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
     server: Annotated[str | None, typer.Option(help="ASGI server: granian (default) or uvicorn.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per CPU core).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1; more help on PostgreSQL).")] = None,
 ) -> None:
     """Serve the API and webhook receivers; applies migrations first."""
+    from signwatch.serving import PortInUse, ensure_port_free
     from signwatch.serving import serve as run
 
     settings = _settings(db, host=host, port=port, server=server, workers=workers)
+    try:
+        ensure_port_free(settings.host, settings.port)
+    except PortInUse as exc:
+        raise _fail(str(exc), 1) from exc
     err.print(f"signwatch {__version__} serving on http://{settings.host}:{settings.port} ({settings.db})")
     run(settings)
 

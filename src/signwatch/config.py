@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     geoip_city_mmdb: Path | None = Field(None, description="Optional MaxMind GeoLite2/GeoIP2 City .mmdb path.")
     pollers: list[PollerConfig] = Field(default_factory=list, description="Background Atlas pollers.")
     workers: int = Field(
-        0, ge=0, description="`serve` worker processes; 0: one per CPU core. Writers take turns (one at a time)."
+        1, ge=1, description="`serve` worker processes. More help on PostgreSQL; on SQLite writers take turns."
     )
     server: str = Field("granian", description="ASGI server for `serve`: granian or uvicorn.")
     config_file: Path | None = Field(None, description="TOML file with these settings (SIGNWATCH_CONFIG_FILE).")

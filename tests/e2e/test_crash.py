@@ -103,3 +103,22 @@ def test_kill_9_under_load_loses_no_acknowledged_event(tmp_path: Path) -> None:
     conn.close()
     assert len(ids) == len(set(ids))
     assert {f"crash_{i}" for i in range(3000)} <= set(ids)
+
+
+def test_serve_refuses_a_port_already_listened_on(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'port.db'}"
+    env = {**os.environ, "SIGNWATCH_SECRET_KEY": "port-secret"}
+    port = free_port()
+    proc = start(db, port, env)
+    try:
+        second = subprocess.run(
+            [sys.executable, "-m", "signwatch", "serve", "--db", db, "--port", str(port)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1 and "already in use" in second.stderr
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)

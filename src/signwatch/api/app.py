@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -60,7 +58,6 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
         # full collection walks it (60-150 ms pauses, the whole p99 tail of ingest).
         gc.collect()
         gc.freeze()
-        sys.setswitchinterval(float(os.environ.get("SW_SWITCH", "0.005")))
         await committer.start()
         pollers = await _start_pollers(svc)
         svc.ready = True
