@@ -204,3 +204,15 @@ def test_deliveries_iterate_in_range_and_replay_is_idempotent(store: SqlStore) -
     assert store.apply_replay([*renormalized, ev(50)]) == (0, 0, 2)
     (fixed,) = store.get_events_by_id(Scope.all(), ["ev_acme_1"])
     assert fixed.business_unit == "fixed" and fixed.seq == before.seq
+
+
+def test_row_builders_follow_column_order() -> None:
+    """The hot path sends row values positionally: each builder's keys must be its table's columns, in order."""
+    from signwatch.events import EnvelopeState
+    from signwatch.store import schema
+    from signwatch.store.sql import _delivery_row, _envelope_row, _event_row
+
+    assert list(_event_row(ev(1), 0)) == [c.name for c in schema.events.columns if c.name != "seq"]
+    assert list(_delivery_row(delivery(1), "stored", None)) == [c.name for c in schema.deliveries.columns]
+    state = EnvelopeState("acme", "env", "sent")
+    assert list(_envelope_row(state)) == [c.name for c in schema.envelopes.columns]

@@ -91,8 +91,8 @@ class _Insert:
         self.sql = f"INSERT INTO {table.name} ({', '.join(self.columns)}) VALUES ({marks}){suffix}"
 
     def execute(self, conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-        cols = self.columns
-        conn.exec_driver_sql(self.sql, [tuple(r[c] for c in cols) for r in rows])
+        """Rows built by the `_*_row` functions, whose keys follow the table's column order (tested)."""
+        conn.exec_driver_sql(self.sql, [tuple(r.values()) for r in rows])
 
 
 class _HotSql:
