@@ -96,3 +96,27 @@ def test_poll_with_a_wrong_key_fails_without_storing(store: SqlStore) -> None:
         else:
             raise AssertionError("a refused poll must raise")
     assert all_events(store) == [] and store.get_position("poll:atlas:acme") is None
+
+
+def test_background_poller_runs_inside_serve(settings, store: SqlStore, tenants: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """A poller configured for `serve` fills the store on its own, with no webhook at all."""
+    import time
+
+    from signwatch.api import create_app
+    from signwatch.config import PollerConfig
+
+    run = generate(
+        SimConfig(
+            tenants=(TENANT,), start=END - timedelta(days=1), end=END, incidents=False, envelopes_per_user_per_day=3
+        )
+    )
+    with LiveServer(create_atlas_api(run, clock=lambda: END)) as api:
+        configured = settings.model_copy(
+            update={"pollers": [PollerConfig(tenant="acme", base_url=api.url, interval_seconds=0.2)]}
+        )
+        with LiveServer(create_app(configured, store)):
+            deadline = time.monotonic() + 30
+            while len(all_events(store)) < len(run.events) and time.monotonic() < deadline:
+                time.sleep(0.1)
+    stored = all_events(store)
+    assert len(stored) == len(run.events) and {e.source for e in stored} == {"poll"}

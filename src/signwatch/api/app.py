@@ -67,6 +67,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
             svc.ready = False
             for task in pollers:
                 task.cancel()
+            await asyncio.gather(*pollers, return_exceptions=True)
             await committer.stop()
 
     app = SignwatchApp(

@@ -116,13 +116,17 @@ class AtlasPoller:
         return report
 
     async def run_forever(self, interval: float) -> None:
-        while True:
-            try:
-                report = await self.poll_once()
-                log.info("polled %s: %d stored, %d duplicates", self.tenant, report.stored, report.duplicates)
-            except (httpx.HTTPError, ValueError) as exc:
-                log.warning("polling %s failed: %s", self.tenant, exc)
-            await asyncio.sleep(interval)
+        """Poll every `interval` seconds until cancelled; failures are logged and retried next round."""
+        try:
+            while True:
+                try:
+                    report = await self.poll_once()
+                    log.info("polled %s: %d stored, %d duplicates", self.tenant, report.stored, report.duplicates)
+                except (httpx.HTTPError, ValueError) as exc:
+                    log.warning("polling %s failed: %s", self.tenant, exc)
+                await asyncio.sleep(interval)
+        finally:
+            await self.aclose()
 
     async def _events_for(self, items: list[dict[str, Any]], report: PollReport) -> list[Event]:
         ids = [str(i.get("id") or i.get("envelope_id")) for i in items]
