@@ -75,24 +75,33 @@ class Receipt:
 
 
 class GroupCommitter:
-    """Writes queued items in one transaction per round, on one writer thread; answers after the commit."""
+    """Writes queued items in one transaction per round, on one writer thread; answers after the commit.
+
+    A round takes everything queued while the previous commit ran: batches grow with load, and a lone
+    request is written at once (no waiting for company).
+    """
 
     def __init__(self, store: Store, metrics: Metrics, max_batch: int = 2000) -> None:
         self._store = store
         self._metrics = metrics
         self._max_batch = max_batch
-        self._queue: asyncio.Queue[tuple[WriteItem, asyncio.Future[WriteOutcome]]] | None = None
+        self._pending: list[tuple[WriteItem, asyncio.Future[WriteOutcome]]] = []
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signwatch-writer")
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._task = asyncio.create_task(self._run(), name="group-committer")
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
-        if self._task is not None and self._queue is not None:
-            await self._queue.join()
+        if self._task is not None and self._idle is not None:
+            while self._pending or not self._idle.is_set():
+                await asyncio.sleep(0.005)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -100,40 +109,46 @@ class GroupCommitter:
 
     async def submit(self, item: WriteItem) -> WriteOutcome:
         """Queue `item`; return its outcome once committed. Raises StoreUnavailable if the commit failed."""
-        if self._queue is None:
+        if self._wake is None:
             raise StoreUnavailable("the writer is not running")
         fut: asyncio.Future[WriteOutcome] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, fut))
+        self._pending.append((item, fut))
+        self._wake.set()
         return await fut
 
     async def _run(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
+        assert self._wake is not None and self._idle is not None
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await queue.get()]
-            while len(batch) < self._max_batch and not queue.empty():
-                batch.append(queue.get_nowait())
-            items = [b[0] for b in batch]
-            started = time.perf_counter()
-            try:
-                outcomes = await loop.run_in_executor(self._executor, self._store.write_batch, items)
-            except Exception as exc:  # every failure to commit is answered 503, never lost silently
-                self._metrics.commit_failures.inc()
-                log.error("group commit of %d items failed: %s", len(items), exc)
-                error = exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(str(exc))
-                for _, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(error)
-            else:
-                self._metrics.batch_size.observe(len(items))
-                self._metrics.commit_seconds.observe(time.perf_counter() - started)
-                for (_, fut), outcome in zip(batch, outcomes, strict=True):
-                    if not fut.done():
-                        fut.set_result(outcome)
-            finally:
-                for _ in batch:
-                    queue.task_done()
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                self._idle.clear()
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(loop, batch)
+            self._idle.set()
+
+    async def _commit(
+        self, loop: asyncio.AbstractEventLoop, batch: list[tuple[WriteItem, asyncio.Future[WriteOutcome]]]
+    ) -> None:
+        items = [b[0] for b in batch]
+        started = time.perf_counter()
+        try:
+            outcomes = await loop.run_in_executor(self._executor, self._store.write_batch, items)
+        except Exception as exc:  # every failure to commit is answered 503, never lost silently
+            self._metrics.commit_failures.inc()
+            log.error("group commit of %d items failed: %s", len(items), exc)
+            error = exc if isinstance(exc, StoreUnavailable) else StoreUnavailable(str(exc))
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(error)
+            return
+        self._metrics.batch_size.observe(len(items))
+        self._metrics.commit_seconds.observe(time.perf_counter() - started)
+        for (_, fut), outcome in zip(batch, outcomes, strict=True):
+            if not fut.done():
+                fut.set_result(outcome)
 
 
 class KeyRing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -107,8 +108,15 @@ async def fast_path(svc: Services, scope: Scope, receive: Receive, send: Send) -
     receipt = await svc.ingestor.receive(
         tenant=tenant or None, path=path, headers=headers, body=bytes(body), body_size=size, too_large=too_large
     )
-    response = _answer(receipt)
-    await response(scope, receive, send)
+    if receipt.status < 300:  # the common answer, sent as two ASGI messages without a Response object
+        answer = orjson.dumps(
+            {"status": receipt.verdict, "eventId": receipt.event_id, "deliveryId": receipt.delivery_id}
+        )
+        headers_out = [*_JSON, (b"content-length", str(len(answer)).encode())]
+        await send({"type": "http.response.start", "status": receipt.status, "headers": headers_out})
+        await send({"type": "http.response.body", "body": answer})
+        return
+    await _answer(receipt)(scope, receive, send)
 
 
 @router.post("/webhooks/atlas/{tenant}", status_code=202, responses=_DOC, summary="Receive an Atlas webhook")
