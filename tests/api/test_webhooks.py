@@ -208,3 +208,26 @@ def test_store_failure_answers_503_with_retry_after(client: Client, store: SqlSt
     with store.engine.connect() as conn:
         conn.exec_driver_sql("ALTER DATABASE " + store.engine.url.database + " RESET lock_timeout")
         conn.commit()
+
+
+def test_routes_behind_the_fast_path_answer_the_same(
+    settings: Settings, store: SqlStore, tenants: dict[str, str]
+) -> None:
+    """The FastAPI routes (used when the app is mounted without SignwatchApp's fast path) give the same answers."""
+    from fastapi import FastAPI
+
+    from signwatch.api import create_app
+    from tests.conftest import LiveServer
+
+    inner = create_app(settings, store)
+    plain = FastAPI(lifespan=inner.router.lifespan_context)
+    plain.state.services = inner.state.services
+    plain.include_router(__import__("signwatch.api.webhooks", fromlist=["router"]).router)
+    with LiveServer(plain) as server, Client(base_url=server.url) as client:
+        body, headers = signed(atlas_payload(id="evt_route"), KEY)
+        assert client.post("/webhooks/atlas/acme", content=body, headers=headers).status_code == 202
+        assert (
+            client.post("/webhooks/atlas", content=body, headers={**headers, "Atlas-Account": "acme"}).status_code
+            == 200
+        )
+        assert_error(client.post("/webhooks/atlas/acme", content=b"x", headers=headers), 401, "bad_signature")
