@@ -94,6 +94,10 @@ def test_filters_on_event_time_type_and_actor(client: Client, store: SqlStore) -
     assert [e["id"] for e in got] == [a, b]
     got, _ = pages(client, auth, **{"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T23:59:59Z"})
     assert [e["id"] for e in got] == [a, b]
+    got, _ = pages(client, auth, **{"from": "2026-11-20T01:00:00+01:00", "to": "2026-11-22T00:59:59+01:00"})
+    assert [e["id"] for e in got] == [a, b]
+    unencoded = client.get("/monitor/v2/data?from=2026-11-20T01:00:00+01:00&to=2026-11-22T00:59:59+01:00", headers=auth)
+    assert [e["id"] for e in unencoded.json()["data"]] == [a, b]
     got, _ = pages(client, auth, type="envelope.voided")
     assert [e["id"] for e in got] == [b]
     got, _ = pages(client, auth, type="envelope_voided")

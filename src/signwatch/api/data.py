@@ -32,7 +32,7 @@ def parse_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
             day = date.fromisoformat(value)
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return start + timedelta(days=1) if end else start
-        at = parse_time(value)
+        at = parse_time(value.replace(" ", "+"))  # an unencoded "+01:00" arrives as " 01:00"
         return at + _ONE_US if end else at
     except (ValueError, OverflowError, OSError) as exc:
         raise ApiError(400, f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time", field=name) from exc
