@@ -25,7 +25,7 @@ from signwatch.simulate.lifecycle import (
 )
 from signwatch.simulate.networks import unusual_address
 from signwatch.simulate.streams import derive_id, stream
-from signwatch.simulate.world import DESKTOP_AGENTS, TenantWorld
+from signwatch.simulate.world import DESKTOP_AGENTS, Person, TenantWorld
 
 INCIDENT_KINDS = ("off_hours_burst", "void_spike", "new_network", "stuck_envelopes", "silent_feed")
 
@@ -158,14 +158,12 @@ def off_hours_burst(scene: Scene, at: datetime) -> Incident:
         scene.new_plan("off_hours_burst", i, sender=sender, signer=scene.world.pick_signer(rng, sender), sent_at=moment)
         for i, moment in enumerate(times)
     ]
-    return Incident(
-        kind="off_hours_burst",
-        tenant=scene.world.tenant.slug,
-        start=times[0],
-        end=times[-1],
-        actor=sender.email,
-        envelope_ids=tuple(plan.envelope_id for plan in plans),
-        description=f"{sender.email} sent {count} envelopes within an hour at "
+    return _sender_batch(
+        "off_hours_burst",
+        scene,
+        sender,
+        plans,
+        f"{sender.email} sent {count} envelopes within an hour at "
         f"{times[0].astimezone(scene.world.zone):%H:%M} local time",
     )
 
@@ -267,14 +265,8 @@ def stuck_envelopes(scene: Scene, at: datetime) -> Incident:
         )
         for i, moment in enumerate(times)
     ]
-    return Incident(
-        kind="stuck_envelopes",
-        tenant=scene.world.tenant.slug,
-        start=times[0],
-        end=times[-1],
-        actor=sender.email,
-        envelope_ids=tuple(plan.envelope_id for plan in plans),
-        description=f"{count} envelopes sent by {sender.email} are never signed",
+    return _sender_batch(
+        "stuck_envelopes", scene, sender, plans, f"{count} envelopes sent by {sender.email} are never signed"
     )
 
 
@@ -294,6 +286,20 @@ def silent_feed(scene: Scene, at: datetime) -> Incident:
         start=at,
         end=until,
         description=f"no traffic from {scene.world.tenant.slug} for {hours:.1f} business hours",
+    )
+
+
+def _sender_batch(kind: str, scene: Scene, sender: Person, plans: list[EnvelopePlan], description: str) -> Incident:
+    """The label of a batch of envelopes one sender sent: from the first send to the last."""
+    sent = [plan.sent_at for plan in plans]
+    return Incident(
+        kind=kind,
+        tenant=scene.world.tenant.slug,
+        start=min(sent),
+        end=max(sent),
+        actor=sender.email,
+        envelope_ids=tuple(plan.envelope_id for plan in plans),
+        description=description,
     )
 
 
