@@ -133,3 +133,21 @@ def test_replay_repairs_deliveries_refused_by_a_bad_deploy(db: str) -> None:
     out = ok("replay", "--from", "2000-01-01", "--to", "2100-01-01", "--tenant", "acme", "--db", db)
     assert "0 events inserted" in out and "5 unchanged" in out
     assert len(open_store(db).read_events(Scope.all(), 0, 100, EventFilter()).events) == 5
+
+
+def test_rules_install_defaults_list_and_backtest(db: str) -> None:
+    ok("tenants", "add", "acme", "--api-key", KEY, "--timezone", "Europe/Berlin", "--db", db)
+    first = ok("rules", "install-defaults", "--db", db)
+    assert first.count("installed") == 6 and "(shadow)" in first
+    again = ok("rules", "install-defaults", "--active", "--db", db)
+    assert again.count("updated") == 6 and "(active)" in again  # updated in place, no duplicates
+    from signwatch.store import open_store
+
+    rules = open_store(db).list_rules()
+    assert len(rules) == 6 and {r.spec["mode"] for r in rules} == {"active"}
+    listing = ok("rules", "list", "--db", db)
+    assert all(r.id in listing for r in rules)
+    rule_id = rules[0].id
+    assert "0 alert(s)" in ok("rules", "backtest", rule_id, "--from", "2026-11-01", "--to", "2026-11-02", "--db", db)
+    missing = runner.invoke(app, ["rules", "install-defaults", "--tenant", "nosuch", "--db", db])
+    assert missing.exit_code == 2 and "no tenant" in missing.output

@@ -1,4 +1,4 @@
-"""The `signwatch` command: serve, demo, db, tenants, tokens, simulate, poll, replay.
+"""The `signwatch` command: serve, demo, db, tenants, tokens, rules, simulate, poll, replay.
 
 Each command is a few library calls; operators script these exact forms (see docs/cli.md).
 """
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from signwatch import __version__
 from signwatch.config import Settings, load_settings
@@ -26,10 +26,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (Atlas accounts) and their webhook keys.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 poll_app = typer.Typer(help="Poll platforms' list APIs (fallback when webhooks are blocked).", no_args_is_help=True)
+rules_app = typer.Typer(help="Alert rules: the default pack, listing, backtests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(poll_app, name="poll")
+app.add_typer(rules_app, name="rules")
 
 err = Console(stderr=True)
 out = Console()
@@ -388,7 +390,7 @@ def simulate(
 def demo(
     data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database.")] = Path("demo-data"),
     port: Annotated[int, typer.Option(envvar="SIGNWATCH_DEMO_PORT", help="Port of the demo server.")] = 8000,
-    days: Annotated[float, typer.Option(help="Days of simulated history.")] = 14.0,
+    days: Annotated[float, typer.Option(help="Days of simulated history.")] = 21.0,
     once: Annotated[
         bool, typer.Option(envvar="SIGNWATCH_DEMO_ONCE", help="Print the summary and exit (no live traffic).")
     ] = False,
@@ -397,6 +399,72 @@ def demo(
     from signwatch.demo import run_demo
 
     raise typer.Exit(run_demo(data_dir, port, days, once, out))
+
+
+# -- rules -------------------------------------------------------------------------------------------------
+@rules_app.command("install-defaults")
+def rules_install_defaults(
+    tenant: Annotated[str | None, typer.Option(help="Install for this tenant only (default: every tenant).")] = None,
+    active: Annotated[bool, typer.Option("--active", help="Notify at once instead of running in shadow mode.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Install the default rule pack (void/decline-rate spikes, pending past SLA, off-hours burst, new
+    network per user, feed silent), in shadow mode unless --active. Running it again updates the pack."""
+    from signwatch.events import utcnow
+    from signwatch.rules.defaults import install_defaults
+
+    store = _store(_settings(db))
+    if tenant is not None and store.get_tenant(tenant) is None:
+        raise _fail(f"no tenant {tenant!r}")
+    for record, new in install_defaults(store, tenant=tenant, active=active, now=utcnow()):
+        out.print(f"{'installed' if new else 'updated'} {record.id}  {record.name}  ({record.spec['mode']})")
+
+
+@rules_app.command("list")
+def rules_list(db: DbOpt = None) -> None:
+    """List alert rules."""
+    store = _store(_settings(db))
+    table = Table("name", "kind", "tenant", "mode", "enabled", "severity")
+    table.columns.insert(0, Column("id", no_wrap=True))
+    for r in store.list_rules():
+        spec = r.spec
+        tenant = spec.get("tenant") or (",".join(sorted(r.tenants)) if r.tenants else "all")
+        table.add_row(r.id, r.name, spec["kind"], tenant, spec["mode"], str(spec["enabled"]), spec["severity"])
+    out.print(table)
+
+
+@rules_app.command("backtest")
+def rules_backtest(
+    rule_id: Annotated[str, typer.Argument(help="Rule id (see `rules list`).")],
+    from_: Annotated[str, typer.Option("--from", help="Start: date or RFC 3339 time (event time).")],
+    to: Annotated[str, typer.Option("--to", help="End: date (inclusive) or RFC 3339 time.")],
+    db: DbOpt = None,
+) -> None:
+    """Print the alerts a rule would have fired in a past range (the live engine's own code)."""
+    from signwatch.events import parse_time
+    from signwatch.rules.backtest import backtest
+    from signwatch.rules.spec import parse_rule
+    from signwatch.store import Scope
+
+    store = _store(_settings(db))
+    rule = store.get_rule(rule_id)
+    if rule is None:
+        raise _fail(f"no rule {rule_id!r}")
+    try:
+        start = parse_time(from_ if "T" in from_ else f"{from_}T00:00:00Z")
+        end = parse_time(to) if "T" in to else parse_time(f"{to}T00:00:00Z") + timedelta(days=1)
+    except ValueError as exc:
+        raise _fail(f"bad time: {exc}") from exc
+    alerts = backtest(store, rule, parse_rule(rule.spec), start, end, Scope.all(), evidence=False)
+    table = Table("fired", "resolved", "tenant", "group", "value", "explanation")
+    for a in alerts:
+        resolved = a.resolved_at.isoformat(timespec="minutes") if a.resolved_at else "open"
+        table.add_row(
+            a.fired_at.isoformat(timespec="minutes"), resolved, a.tenant, a.group_key, f"{a.value:g}",
+            str(a.details.get("explanation", "")),
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"{len(alerts)} alert(s) from {start.isoformat()} to {end.isoformat()}")
 
 
 def main() -> None:

@@ -49,6 +49,31 @@ class Settings(BaseSettings):
         1, ge=1, description="`serve` worker processes. More help on PostgreSQL; on SQLite writers take turns."
     )
     server: str = Field("granian", description="ASGI server for `serve`: granian or uvicorn.")
+    rules_engine: bool = Field(True, description="Run the rules engine and the notifier inside `serve`.")
+    rules_tick_seconds: float = Field(
+        5.0, gt=0, description="How often the engine evaluates when no events arrive (stuck, flatline, clearing)."
+    )
+    rules_lateness_minutes: int = Field(
+        2, ge=0, description="Allowed lateness: time-driven conditions wait this long for late events."
+    )
+    rules_idle_seconds: float = Field(
+        120.0, gt=0, description="After this long with no event at all, the wall clock drives time-driven rules."
+    )
+    notify_signing_key: SecretStr | None = Field(
+        None, description="HMAC key signing outbound alert webhooks; else one generated and kept in the store."
+    )
+    notify_allow_private: list[str] = Field(
+        default_factory=list, description="Hosts or CIDRs alert notifications may reach although private/loopback."
+    )
+    notify_max_age_hours: float = Field(
+        24.0, gt=0, description="Alerts that fired longer ago than this (back-filled history) are not notified."
+    )
+    smtp_host: str = Field("localhost", description="SMTP server for alert e-mail.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port.")
+    smtp_from: str = Field("signwatch@localhost", description="Sender address of alert e-mail.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP user name, when the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
     config_file: Path | None = Field(None, description="TOML file with these settings (SIGNWATCH_CONFIG_FILE).")
 
     @classmethod

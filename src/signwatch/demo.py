@@ -1,6 +1,6 @@
-"""`signwatch demo`: a server on embedded SQLite, demo tenants and a token, 14 days of simulated history
-streamed through real signed webhooks, then live traffic until Ctrl-C (or a summary and exit with
-SIGNWATCH_DEMO_ONCE=1)."""
+"""`signwatch demo`: a server on embedded SQLite, demo tenants, the default rule pack (active) and a token,
+21 days of simulated history streamed through real signed webhooks, a summary of the alerts the injected
+incidents fired, then live traffic until Ctrl-C (or exit after the summary with SIGNWATCH_DEMO_ONCE=1)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
@@ -22,10 +24,13 @@ from rich.table import Table
 
 from signwatch.auth.tokens import create_token
 from signwatch.crypto import load_box
-from signwatch.events import utcnow
+from signwatch.events import parse_time, utcnow
+from signwatch.rules.defaults import DEFAULT_FOR, install_defaults
+from signwatch.rules.live import EVALUATED
 from signwatch.simulate import LiveFeed, SimConfig, demo_tenants, generate, run_live, send_events, write_labels
 from signwatch.simulate.world import SimTenant
 from signwatch.store import AlreadyExists, Scope, SqlStore, open_store
+from signwatch.store.base import AlertFilter, AlertRecord
 from signwatch.tenants import add_tenant
 
 
@@ -58,6 +63,7 @@ def run_demo(data_dir: Path, port: int, days: float, once: bool, console: Consol
     for t in tenants:
         with contextlib.suppress(AlreadyExists):  # a second demo run reuses its data directory
             add_tenant(store, box, t.slug, t.api_key, t.timezone)
+    install_defaults(store, tenant=None, active=True, now=utcnow(), by="demo")
     _, token = create_token(store, "demo-reader", frozenset({"monitor:read"}), None)
     if not _port_free(port):
         console.print(f"[red]port {port} is taken[/red]: set SIGNWATCH_DEMO_PORT")
@@ -87,6 +93,8 @@ def run_demo(data_dir: Path, port: int, days: float, once: bool, console: Consol
         if report.by_status.get(202, 0) + report.by_status.get(200, 0) != len(run.events):
             console.print(f"[yellow]not every delivery was acknowledged: {dict(report.by_status)}[/yellow]")
         _summary(console, store, url, token, labels, Counter(str(label["kind"]) for label in run.labels))
+        _wait_for_engine(store)
+        _alerts(console, store, run.labels)
         if once:
             return 0
         console.print("streaming live traffic; Ctrl-C to stop")
@@ -102,6 +110,45 @@ def run_demo(data_dir: Path, port: int, days: float, once: bool, console: Consol
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         store.close()
+
+
+def _wait_for_engine(store: SqlStore, timeout: float = 120) -> None:
+    """Until the server's rules engine has evaluated every event streamed (it runs behind ingest)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if int(store.get_position(EVALUATED) or 0) >= store.log_end():
+            return
+        time.sleep(0.2)
+
+
+def _alerts(console: Console, store: SqlStore, labels: list[dict[str, Any]]) -> None:
+    """The alerts the default pack fired, each beside the injected incident it caught (if any)."""
+    alerts, _ = store.list_alerts(Scope.all(), AlertFilter(), 0, 1000)
+    alerts = [a for a in alerts if a.fired_at >= min((parse_time(x["start"]) for x in labels), default=a.fired_at)]
+    table = Table(title=f"alerts fired ({len(alerts)})")
+    for column in ("fired (UTC)", "rule", "tenant", "group", "state", "incident caught"):
+        table.add_column(column)
+    caught: set[int] = set()
+    for a in alerts:
+        match = next((i for i, x in enumerate(labels) if _catches(a, x)), None)
+        if match is not None:
+            caught.add(match)
+        table.add_row(
+            a.fired_at.strftime("%Y-%m-%d %H:%M"), a.rule_name, a.tenant, a.group_key, a.state,
+            labels[match]["kind"] if match is not None else "-",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"incidents caught: {len(caught)} of {len(labels)}; browse them at /monitor/v2/alerts")
+
+
+def _catches(alert: AlertRecord, label: dict[str, Any]) -> bool:
+    if alert.tenant != label["tenant"] or DEFAULT_FOR.get(str(label["kind"])) != alert.rule_name:
+        return False
+    return (
+        parse_time(label["start"]) - timedelta(minutes=5)
+        <= alert.fired_at
+        <= parse_time(label["end"]) + timedelta(days=1, hours=2)
+    )
 
 
 async def _live(feed: LiveFeed, tenants: tuple[SimTenant, ...], url: str) -> None:

@@ -90,6 +90,11 @@ class GroupCommitter:
         self._idle: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="signwatch-writer")
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        """Call `listener` (on the event loop) after every commit that stored a new event."""
+        self._listeners.append(listener)
 
     async def start(self) -> None:
         self._wake = asyncio.Event()
@@ -149,6 +154,9 @@ class GroupCommitter:
         for (_, fut), outcome in zip(batch, outcomes, strict=True):
             if not fut.done():
                 fut.set_result(outcome)
+        if "stored" in outcomes:
+            for listener in self._listeners:
+                listener()
 
 
 class KeyRing:

@@ -33,6 +33,7 @@ def test_demo_once_prints_the_summary_and_exits(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "events stored" in out and "envelope.sent" in out and "incidents injected" in out
+    assert "alerts fired" in out and "incidents caught" in out
     token_line = [line for line in out.splitlines() if line.startswith("swt_")]
     assert token_line and f"Bearer {token_line[0]}" in out
     store = open_store(f"sqlite:///{tmp_path / 'demo' / 'signwatch.db'}")
@@ -40,6 +41,7 @@ def test_demo_once_prints_the_summary_and_exits(tmp_path: Path) -> None:
     assert {t for t, _ in counts} == {"acme", "globex", "initech"} and sum(counts.values()) > 1000
     labels = [json.loads(line) for line in (tmp_path / "demo" / "incident-labels.jsonl").read_text().splitlines()]
     assert labels and all({"kind", "tenant", "start", "end"} <= set(label) for label in labels)
+    assert len(store.list_rules()) == 6 and {r.spec["mode"] for r in store.list_rules()} == {"active"}
 
 
 def test_simulate_sends_signed_history_and_writes_labels(tmp_path: Path) -> None:

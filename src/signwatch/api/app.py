@@ -5,21 +5,28 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import data, errors, system, webhooks
+from signwatch.api import alerts, data, errors, rules, system, webhooks
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
 from signwatch.config import Settings
-from signwatch.crypto import load_box
+from signwatch.crypto import SecretBox, load_box
 from signwatch.geo import GeoResolver
 from signwatch.ingest import GroupCommitter, Ingestor, KeyRing
 from signwatch.metrics import Metrics
+from signwatch.notify.channels import NotifySettings
+from signwatch.notify.outbox import Outbox
+from signwatch.rules.live import EngineSettings, RuleEngine
+from signwatch.rules.worker import EngineLoop
 from signwatch.store import Store
 
 log = logging.getLogger(__name__)
@@ -60,15 +67,18 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
         gc.freeze()
         await committer.start()
         pollers = await _start_pollers(svc)
+        background = _start_rules(svc, box) if settings.rules_engine else []
         svc.ready = True
         try:
             yield
         finally:
             svc.ready = False
-            for task in pollers:
+            for task in [*pollers, *background]:
                 task.cancel()
-            await asyncio.gather(*pollers, return_exceptions=True)
+            await asyncio.gather(*pollers, *background, return_exceptions=True)
             await committer.stop()
+            if svc.http is not None:
+                await svc.http.aclose()
 
     app = SignwatchApp(
         title="signwatch",
@@ -81,7 +91,48 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(system.router)
     app.include_router(webhooks.router)
     app.include_router(data.router)
+    app.include_router(rules.router)
+    app.include_router(alerts.router)
     return app
+
+
+def _start_rules(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
+    """The rules engine (a cycle after each commit, and a tick) and the notification outbox."""
+    settings = svc.settings
+    engine = RuleEngine(
+        svc.store,
+        EngineSettings(
+            lateness_minutes=settings.rules_lateness_minutes,
+            idle_seconds=settings.rules_idle_seconds,
+            notify_max_age=timedelta(hours=settings.notify_max_age_hours),
+        ),
+    )
+    svc.engine = EngineLoop(engine, settings.rules_tick_seconds)
+    svc.committer.on_commit(svc.engine.poke)
+    svc.http = httpx.AsyncClient(follow_redirects=False)
+    svc.outbox = Outbox(svc.store, notify_settings(settings, svc.store, box), svc.http)
+    return [
+        asyncio.create_task(svc.engine.run(), name="rules-engine"),
+        asyncio.create_task(svc.outbox.run(), name="notifier"),
+    ]
+
+
+def notify_settings(settings: Settings, store: Store, box: SecretBox) -> NotifySettings:
+    """Channel settings; the webhook signing key is the configured one, else one generated once and kept."""
+    if settings.notify_signing_key is not None:
+        key = settings.notify_signing_key.get_secret_value()
+    else:
+        key = box.decrypt(store.set_meta_default("notify_signing_key", box.encrypt(secrets.token_urlsafe(32))))
+    return NotifySettings(
+        signing_key=key,
+        allow_private=tuple(settings.notify_allow_private),
+        smtp_host=settings.smtp_host,
+        smtp_port=settings.smtp_port,
+        smtp_from=settings.smtp_from,
+        smtp_starttls=settings.smtp_starttls,
+        smtp_username=settings.smtp_username,
+        smtp_password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+    )
 
 
 async def _start_pollers(svc: Services) -> list[asyncio.Task[None]]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from fastapi import Request
 
 from signwatch.api.errors import ApiError
@@ -14,6 +15,8 @@ from signwatch.config import Settings
 from signwatch.geo import GeoResolver
 from signwatch.ingest import GroupCommitter, Ingestor, KeyRing
 from signwatch.metrics import Metrics
+from signwatch.notify.outbox import Outbox
+from signwatch.rules.worker import EngineLoop
 from signwatch.store import Store
 
 
@@ -29,6 +32,9 @@ class Services:
     committer: GroupCommitter
     ingestor: Ingestor
     ready: bool = False
+    engine: EngineLoop | None = None
+    outbox: Outbox | None = None
+    http: httpx.AsyncClient | None = None
 
 
 def services(request: Request) -> Services:
@@ -39,8 +45,9 @@ def services(request: Request) -> Services:
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="signwatch"'}
 
 
-def require(scope: str) -> Callable[[Request], Any]:
-    """A dependency admitting callers whose bearer token holds `scope` (401 without one, 403 without it)."""
+def require(scope: str, *alternatives: str) -> Callable[[Request], Any]:
+    """A dependency admitting callers whose bearer token holds `scope` or one of `alternatives` (401 without
+    a token, 403 without the scope)."""
 
     def check(request: Request) -> Caller:
         header = request.headers.get("authorization", "")
@@ -50,7 +57,7 @@ def require(scope: str) -> Callable[[Request], Any]:
         caller = authenticate(services(request).store, token.strip())
         if caller is None:
             raise ApiError(401, "the bearer token is unknown or revoked", headers=UNAUTHORIZED)
-        if not caller.has(scope):
+        if not any(caller.has(s) for s in (scope, *alternatives)):
             raise ApiError(403, f"the token lacks the {scope} scope", code="insufficient_scope")
         return caller
 

@@ -37,8 +37,10 @@ class ApiError(Exception):
         code: str | None = None,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        details: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
+        self.details = details
         self.status = status
         self.code = code or _CODES.get(status, "error")
         self.message = message
@@ -46,17 +48,27 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def error_body(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+def error_body(
+    code: str, message: str, field: str | None = None, details: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """The error envelope; `details` lists every (field, message) when there is more than one problem."""
     err: dict[str, Any] = {"code": code, "message": message}
     if field:
         err["field"] = field
+    if details:
+        err["details"] = details
     return {"error": err}
 
 
 def error_response(
-    status: int, code: str, message: str, field: str | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    details: list[dict[str, str]] | None = None,
 ) -> Response:
-    return ORJSONResponse(error_body(code, message, field), status_code=status, headers=headers)
+    return ORJSONResponse(error_body(code, message, field, details), status_code=status, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -64,7 +76,7 @@ def install(app: FastAPI) -> None:
 
     async def on_api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers, exc.details)
 
     async def on_http(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

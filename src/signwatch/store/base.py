@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from signwatch.events import EnvelopeState, Event
 
@@ -129,6 +129,109 @@ class ReplayResult:
     refused: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class RuleRecord:
+    id: str
+    name: str
+    tenants: frozenset[str] | None  # the tenants the rule covers; None: every tenant
+    spec: dict[str, Any]  # RuleSpec as JSON (camelCase)
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """One alert: an episode of a rule's condition for one (tenant, group key), with its lifecycle."""
+
+    id: str
+    rule_id: str
+    rule_name: str
+    tenant: str
+    group_key: str
+    severity: str
+    mode: str
+    state: str  # open | acknowledged | resolved
+    fired_at: datetime
+    resolved_at: datetime | None
+    window_start: datetime
+    window_end: datetime
+    value: float
+    threshold: float | None
+    expected: float | None
+    details: dict[str, Any]
+    silenced_by: str | None = None
+    acked_by: str | None = None
+    acked_at: datetime | None = None
+    ack_note: str | None = None
+    resolved_by: str | None = None
+    resolve_note: str | None = None
+    seq: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    fired_from: datetime | None = None
+    fired_to: datetime | None = None
+    states: tuple[str, ...] = ()
+    rule_id: str | None = None
+    severities: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SilenceRecord:
+    id: str
+    tenant: str | None
+    tenants: frozenset[str] | None
+    rule_id: str | None
+    group_key: str | None
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    owner: str
+    created_by: str | None
+    created_at: datetime
+
+    def matches(self, rule_id: str, tenant: str, group_key: str, at: datetime) -> bool:
+        return (
+            self.starts_at <= at < self.ends_at
+            and (self.tenant is None or self.tenant == tenant)
+            and (self.tenants is None or tenant in self.tenants)
+            and (self.rule_id is None or self.rule_id == rule_id)
+            and (self.group_key is None or self.group_key == group_key)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    id: str
+    alert_id: str
+    change: str  # fired | resolved
+    recipient: str
+    state: str  # pending | sent | dead
+    attempts: int
+    next_at: datetime
+    last_error: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChanges:
+    """What one evaluation decided, written in one transaction: alerts, their events and notifications."""
+
+    inserts: list[AlertRecord] = field(default_factory=list)
+    updates: list[AlertRecord] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    notifications: list[NotificationRecord] = field(default_factory=list)
+    position: tuple[str, str] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.inserts or self.updates or self.events or self.notifications or self.position)
+
+
 class Store(Protocol):
     """Everything signwatch keeps. Implemented once in SQL (`SqlStore`) for SQLite and PostgreSQL."""
 
@@ -157,6 +260,7 @@ class Store(Protocol):
 
     # reads
     def read_events(self, scope: Scope, after_seq: int, limit: int, flt: EventFilter) -> EventPage: ...
+    def log_end(self) -> int: ...
     def event_counts(self, scope: Scope) -> dict[tuple[str, str], int]: ...
     def get_envelope(self, scope: Scope, tenant: str, envelope_id: str) -> EnvelopeState | None: ...
     def get_events_by_id(self, scope: Scope, ids: Sequence[str]) -> list[Event]: ...
@@ -173,3 +277,48 @@ class Store(Protocol):
     def set_position(self, name: str, value: str) -> None: ...
     def get_meta(self, key: str) -> str | None: ...
     def set_meta_default(self, key: str, value: str) -> str: ...
+    def try_lease(self, name: str) -> bool: ...
+
+    # rules (design §7)
+    def put_rule(self, record: RuleRecord) -> None: ...
+    def get_rule(self, rule_id: str) -> RuleRecord | None: ...
+    def list_rules(self) -> list[RuleRecord]: ...
+    def delete_rule(self, rule_id: str) -> None: ...
+
+    # rule inputs: rollups, sightings, envelope milestones, evidence
+    def apply_rollups(self, events: Sequence[Event], positions: Sequence[tuple[str, str]], now_us: int) -> None: ...
+    def minute_counts(
+        self,
+        tenant: str,
+        types: Sequence[str],
+        group: str,
+        start_minute: int,
+        end_minute: int,
+        flt: dict[str, Any] | None = None,
+        *,
+        per_hour: bool = False,
+    ) -> dict[tuple[str, str], dict[int, int]]: ...
+    def sightings_between(self, tenant: str, first_day: int, last_day: int, kind: str) -> list[Any]: ...
+    def envelope_spans(self, tenant: str, group: str, sent_from_us: int, sent_to_us: int) -> list[Any]: ...
+    def events_between(
+        self, tenant: str, types: Sequence[str], from_us_: int, to_us_: int, limit: int = 2000
+    ) -> list[Event]: ...
+
+    # alerts, silences, notifications
+    def alerts_of_rule(self, rule_id: str, tenant: str, since: datetime) -> list[AlertRecord]: ...
+    def apply_alert_changes(self, changes: AlertChanges) -> None: ...
+    def list_alerts(
+        self, scope: Scope, flt: AlertFilter, after_seq: int, limit: int
+    ) -> tuple[list[AlertRecord], bool]: ...
+    def get_alert(self, scope: Scope, alert_id: str) -> AlertRecord | None: ...
+    def annotate_alert(
+        self, alert_id: str, state: str, by: str, note: str | None, at: datetime, event: Event | None = None
+    ) -> None: ...
+    def add_silence(self, record: SilenceRecord) -> None: ...
+    def list_silences(self) -> list[SilenceRecord]: ...
+    def delete_silence(self, silence_id: str) -> None: ...
+    def due_notifications(self, now: datetime, limit: int = 100) -> list[NotificationRecord]: ...
+    def list_notifications(self, states: Sequence[str] = ()) -> list[NotificationRecord]: ...
+    def mark_notification(
+        self, notification_id: str, state: str, attempts: int, next_at: datetime, error: str | None
+    ) -> None: ...

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -125,4 +126,109 @@ meta = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+# -- alert rules (design §7) -------------------------------------------------------------------------------
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("tenants", Text),  # JSON list of the tenants the rule covers; NULL: every tenant
+    Column("spec", Text, nullable=False),  # the validated RuleSpec as JSON
+    Column("created_by", String(200)),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# Per-minute event counts by dimension ("t" tenant, "a" actor, "b" business unit, "c" country), kept by the
+# rules engine as it reads the event log; `minute` counts minutes since the epoch (event time).
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("dim", String(1), primary_key=True),
+    Column("type", String(100), primary_key=True),
+    Column("minute", BigInteger, primary_key=True),
+    Column("key", String(320), primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
+# The first time each day an actor acted from a network ("p:<prefix>" or "a:<asn>"): new_network's memory.
+sightings = Table(
+    "sightings",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("actor", String(320), primary_key=True),
+    Column("net", String(220), primary_key=True),
+    Column("day", Integer, primary_key=True),
+    Column("first_us", BigInteger, nullable=False),
+    Column("ip_address", String(64)),
+    Column("country", String(8)),
+    Index("ix_sightings_tenant_day", "tenant", "day"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("id", String(40), nullable=False, unique=True),
+    Column("rule_id", String(40), nullable=False),
+    Column("rule_name", String(200), nullable=False),
+    Column("tenant", String(64), nullable=False),
+    Column("group_key", String(320), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # open | acknowledged | resolved
+    Column("fired_us", BigInteger, nullable=False),
+    Column("resolved_us", BigInteger),
+    Column("window_start_us", BigInteger, nullable=False),
+    Column("window_end_us", BigInteger, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("threshold", Float),
+    Column("expected", Float),
+    Column("details", Text, nullable=False),  # band, explanation, evidence
+    Column("silenced_by", String(40)),
+    Column("acked_by", String(200)),
+    Column("acked_us", BigInteger),
+    Column("ack_note", Text),
+    Column("resolved_by", String(200)),
+    Column("resolve_note", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Index("ix_alerts_rule_group", "rule_id", "tenant", "group_key", "fired_us"),
+    Index("ix_alerts_tenant_fired", "tenant", "fired_us"),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant", String(64)),  # NULL: every tenant of the creator's scope (see `tenants`)
+    Column("tenants", Text),  # JSON list: the scope of whoever created it; NULL: all
+    Column("rule_id", String(40)),
+    Column("group_key", String(320)),
+    Column("starts_us", BigInteger, nullable=False),
+    Column("ends_us", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("owner", String(200), nullable=False),
+    Column("created_by", String(200)),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+# The notification outbox: written with the alert change, delivered (with retries) by the notifier.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("alert_id", String(40), nullable=False),
+    Column("change", String(16), nullable=False),  # fired | resolved
+    Column("recipient", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sent | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_us", BigInteger, nullable=False),
+    Column("last_error", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Index("ix_notifications_due", "state", "next_us"),
 )

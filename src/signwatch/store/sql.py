@@ -8,6 +8,7 @@ can see, every lower one is already visible, which is the safe watermark cursors
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -47,6 +48,7 @@ from signwatch.events import (
     utcnow,
 )
 from signwatch.store import schema as t
+from signwatch.store.alerts_sql import AlertSql
 from signwatch.store.base import (
     AlreadyExists,
     DeliveryRecord,
@@ -59,7 +61,9 @@ from signwatch.store.base import (
     WriteItem,
     WriteOutcome,
 )
+from signwatch.store.rollups_sql import RollupSql
 
+LEASE_SPACE = 0x5157  # pg_try_advisory_lock(space, key) namespace of process leases
 WRITER_LOCK_KEY = 0x5157_0001  # pg_advisory_xact_lock key serialising writers (see module docstring)
 _CHUNK = 500  # ids per IN (...) list
 
@@ -125,7 +129,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore:
+class SqlStore(RollupSql, AlertSql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
@@ -133,6 +137,8 @@ class SqlStore:
         self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
         self._write_lock = threading.Lock()
         self._lock_fd: int | None = None
+        self._leases: dict[str, Any] = {}
+        self._closed = False
         if self.dialect == "sqlite":
             self.engine: Engine = create_engine(
                 self.url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
@@ -155,6 +161,8 @@ class SqlStore:
         upgrade(self.engine)
 
     def close(self) -> None:
+        self._closed = True
+        self._release_leases()
         self.engine.dispose()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
@@ -192,6 +200,49 @@ class SqlStore:
             yield
         finally:
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    # -- leases ----------------------------------------------------------------------------------------------
+    def try_lease(self, name: str) -> bool:
+        """Become the one process running `name` (the rules engine, the notifier) until `close`.
+
+        PostgreSQL: a session advisory lock on a connection kept for the purpose; SQLite: an exclusive,
+        non-blocking lock on `<db>.<name>.lock`. Either is released when the process dies.
+        """
+        if self._closed:
+            return False
+        if name in self._leases:
+            return True
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+        if self.dialect == "postgresql":
+            conn = self.engine.connect()
+            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LEASE_SPACE}, {key - 2**31})").scalar())
+            conn.commit()
+            if not got:
+                conn.close()
+                return False
+            self._leases[name] = conn
+            return True
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            self._leases[name] = None
+            return True
+        path = Path(database).resolve().with_name(f"{Path(database).name}.{name}.lock")
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._leases[name] = fd
+        return True
+
+    def _release_leases(self) -> None:
+        for held in self._leases.values():
+            if isinstance(held, int):
+                os.close(held)
+            elif held is not None:
+                held.close()
+        self._leases.clear()
 
     # -- tenants -----------------------------------------------------------------------------------------
     def add_tenant(self, record: TenantRecord) -> None:
@@ -329,6 +380,13 @@ class SqlStore:
                 self._put_position(conn, *item.position, now_us)
         return outcomes
 
+    def _write_events(self, conn: Connection, events: Sequence[Event], now_us: int) -> None:
+        """Append events produced by signwatch itself (alert.*), skipping ids already stored."""
+        existing = self._existing_ids(conn, [e.id for e in events])
+        fresh = [e for e in events if e.id not in existing]
+        if fresh:
+            self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
+
     def _existing_ids(self, conn: Connection, ids: Sequence[str]) -> set[str]:
         """Which of `ids` are stored events."""
         unique = sorted(set(ids))
@@ -376,6 +434,11 @@ class SqlStore:
     # -- reads -------------------------------------------------------------------------------------------
     def high_water(self, conn: Connection) -> int:
         return int(conn.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())
+
+    def log_end(self) -> int:
+        """The highest sequence number committed: where a reader that has seen everything stands."""
+        with self.engine.connect() as conn:
+            return self.high_water(conn)
 
     def read_events(self, scope: Scope, after_seq: int, limit: int, flt: EventFilter) -> EventPage:
         """Events after `after_seq` in ingestion order, at most `limit`, within `scope` and `flt`.

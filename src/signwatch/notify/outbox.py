@@ -1,0 +1,91 @@
+"""Notify (design §1 notify/): the outbox worker — deliver pending notifications, retry, dead-letter.
+
+Notifications are written with the alert change that caused them (store `notifications`), so none is
+lost in a crash; this worker sends each due one through its channel, then marks it sent, schedules the
+next attempt (`retry.next_delay`, or the receiver's Retry-After if later) or moves it to the dead letters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import httpx
+
+from signwatch.alerts import wire
+from signwatch.events import utcnow
+from signwatch.notify.channels import NotifySettings, Outcome, deliver
+from signwatch.notify.recipients import parse_recipient
+from signwatch.notify.retry import next_delay
+from signwatch.store import Scope, Store
+from signwatch.store.base import NotificationRecord
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        settings: NotifySettings,
+        http: httpx.AsyncClient,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.http = http
+        self.clock = clock
+        self.wake = asyncio.Event()
+
+    async def drain(self) -> int:
+        """Attempt every due notification once; return how many were attempted."""
+        due = await asyncio.to_thread(self.store.due_notifications, self.clock())
+        for n in due:
+            await self._attempt(n)
+        return len(due)
+
+    async def _attempt(self, n: NotificationRecord) -> None:
+        now = self.clock()
+        alert = await asyncio.to_thread(self.store.get_alert, Scope.all(), n.alert_id)
+        try:
+            recipient = parse_recipient(n.recipient)
+        except ValueError as exc:
+            outcome = Outcome(ok=False, retryable=False, detail=f"bad recipient: {exc}")
+        else:
+            if alert is None:
+                outcome = Outcome(ok=False, retryable=False, detail="the alert no longer exists")
+            else:
+                body = wire(alert)
+                if n.change == "resolved":
+                    body["state"] = "resolved"
+                outcome = await deliver(recipient, body, settings=self.settings, http=self.http, now=now)
+        attempts = n.attempts + 1
+        if outcome.ok:
+            state, next_at = "sent", now
+        else:
+            delay = next_delay(attempts, n.id) if outcome.retryable else None
+            if delay is None:
+                state, next_at = "dead", now
+                log.warning("notification %s to %s dead-lettered: %s", n.id, n.recipient, outcome.detail)
+            else:
+                if outcome.retry_after is not None:
+                    delay = max(delay, outcome.retry_after)
+                state, next_at = "pending", now + delay
+        await asyncio.to_thread(
+            self.store.mark_notification, n.id, state, attempts, next_at, None if outcome.ok else outcome.detail
+        )
+
+    async def run(self, poll_seconds: float = 1.0) -> None:
+        while not await asyncio.to_thread(self.store.try_lease, "notifier"):
+            await asyncio.sleep(5.0)
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("notification outbox failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=poll_seconds)
+            self.wake.clear()

@@ -1,0 +1,95 @@
+"""The outbox worker on both backends: an active rule's alert reaches a real receiver signed; failures retry
+on the schedule and end in the dead letters; refused addresses are dead at once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from signwatch.events import Actor, Event, Geo, event_id
+from signwatch.notify import verify_signature
+from signwatch.notify.channels import NotifySettings
+from signwatch.notify.outbox import Outbox
+from signwatch.notify.retry import MAX_ATTEMPTS
+from signwatch.rules.catalog import create
+from signwatch.rules.live import EngineSettings, RuleEngine
+from signwatch.store import Scope, SqlStore, WriteItem
+from tests.notify.conftest import KEY, Receiver
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def fire(store: SqlStore, recipients: list[str]) -> str:
+    body = {"name": "burst", "threshold": 2, "windowMinutes": 10, "mode": "active", "recipients": recipients}
+    create(store, body, Scope.all(), "test", NOW)
+    store.write_batch(
+        [
+            WriteItem(
+                None,
+                Event(
+                    id=event_id("acme", "t", str(i)),
+                    tenant="acme",
+                    source="atlas",
+                    type="envelope.sent",
+                    occurred_at=NOW - timedelta(minutes=3 - i),
+                    envelope_id=f"e{i}",
+                    actor=Actor("u", "eve@acme.example"),
+                    geo=Geo(),
+                ),
+            )
+            for i in range(2)
+        ]
+    )
+    [alert] = RuleEngine(store, EngineSettings(), clock=lambda: NOW).cycle().fired
+    return alert.id
+
+
+def drain(store: SqlStore, at: datetime, allow: tuple[str, ...] = ("127.0.0.1/32",)) -> int:
+    async def go() -> int:
+        async with httpx.AsyncClient() as http:
+            outbox = Outbox(store, NotifySettings(signing_key=KEY, allow_private=allow), http, clock=lambda: at)
+            return await outbox.drain()
+
+    return asyncio.run(go())
+
+
+def test_an_active_alert_is_delivered_signed(store: SqlStore, tenants: dict[str, str], receiver: Receiver) -> None:
+    alert_id = fire(store, [f"{receiver.url}/hooks/sec"])
+    before = len(receiver.requests)
+    assert drain(store, NOW) == 1
+    got = receiver.requests[before]
+    assert got.path == "/hooks/sec"
+    assert verify_signature(
+        got.body, got.headers["x-signwatch-timestamp"], got.headers["x-signwatch-signature"], KEY, now=NOW
+    )
+    body = json.loads(got.body)
+    assert body["type"] == "alert.fired" and body["alert"]["id"] == alert_id and body["alert"]["tenant"] == "acme"
+    assert [n.state for n in store.list_notifications()] == ["sent"]
+    assert drain(store, NOW + timedelta(hours=1)) == 0  # sent once
+
+
+def test_failures_retry_then_dead_letter(store: SqlStore, tenants: dict[str, str], receiver: Receiver) -> None:
+    fire(store, [f"{receiver.url}/down?status=503"])
+    at = NOW
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert drain(store, at) == 1, attempt
+        [n] = store.list_notifications()
+        assert n.attempts == attempt and n.last_error == "HTTP 503"
+        if attempt < MAX_ATTEMPTS:
+            assert n.state == "pending" and n.next_at > at
+            assert drain(store, at) == 0  # not due before its time
+            at = n.next_at
+    assert store.list_notifications()[0].state == "dead"
+
+
+def test_private_addresses_are_refused_unless_allowed(
+    store: SqlStore, tenants: dict[str, str], receiver: Receiver
+) -> None:
+    fire(store, [f"{receiver.url}/hooks/sec"])
+    before = len(receiver.requests)
+    assert drain(store, NOW, allow=()) == 1
+    [n] = store.list_notifications()
+    assert n.state == "dead" and "refused" in (n.last_error or "") and len(receiver.requests) == before
