@@ -140,7 +140,8 @@ def test_rules_install_defaults_list_and_backtest(db: str) -> None:
     first = ok("rules", "install-defaults", "--db", db)
     assert first.count("installed") == 6 and "(shadow)" in first
     again = ok("rules", "install-defaults", "--active", "--db", db)
-    assert again.count("updated") == 6 and "(active)" in again  # updated in place, no duplicates
+    assert again.count("activated") == 6 and "(active)" in again  # promoted in place, no duplicates
+    assert ok("rules", "install-defaults", "--db", db).count("kept") == 6  # local tuning is never overwritten
     from signwatch.store import open_store
 
     rules = open_store(db).list_rules()

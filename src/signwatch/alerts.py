@@ -37,6 +37,12 @@ def from_episode(rule_id: str, spec: RuleSpec, tenant: str, ep: Episode) -> Aler
     """The alert an episode is: fired at the end of its first minute, resolved at the end of its last."""
     fired = minute_at(ep.start + 1)
     first = ep.first
+    if spec.kind == "anomaly":  # the unusual hour itself
+        window = (minute_at(ep.start - ep.start % 60), minute_at(ep.start - ep.start % 60 + 60))
+    elif spec.kind == "new_network":  # from the first event on the new network
+        window = (minute_at(ep.start), minute_at(ep.start + spec.window))
+    else:  # the trailing window in which the condition first held
+        window = (minute_at(ep.start + 1 - spec.window), fired)
     details: dict[str, Any] = {
         "kind": spec.kind,
         "startMinute": ep.start,
@@ -60,8 +66,8 @@ def from_episode(rule_id: str, spec: RuleSpec, tenant: str, ep: Episode) -> Aler
         state="open" if ep.open else "resolved",
         fired_at=fired,
         resolved_at=None if ep.open else minute_at(ep.last + 1),
-        window_start=minute_at(ep.start + 1 - spec.window),
-        window_end=fired,
+        window_start=window[0],
+        window_end=window[1],
         value=first.value,
         threshold=first.threshold,
         expected=first.expected,
@@ -149,9 +155,11 @@ def reconcile(
         # The condition held at none of the minutes re-evaluated: it cleared when the range began (or, after
         # a gap nobody evaluated, when it was last seen holding).
         last, first = int(a.details["lastMinute"]), int(a.details["startMinute"])
-        if first >= end:
-            continue  # fired after the range (an earlier, longer evaluation): not this range's to judge
-        stop = last + 1 if last < start - 1 else max(start, first + 1)
+        if last >= end:
+            continue  # known to hold past this range (an earlier, longer evaluation): not this range's to judge
+        if end - 1 - last < max(cooldown, 1):
+            continue  # within its cooldown: the condition may yet continue it
+        stop = last + 1 if last < start else max(start, first + 1)
         done = replace(a, state="resolved", resolved_at=minute_at(stop), details={**a.details, "lastMinute": stop - 1})
         updates[a.id] = done
         resolved.append(done)

@@ -159,6 +159,33 @@ def tenants_rotate_key(
     out.print(f"tenant {name}: new key in force; the previous key is accepted until {until.isoformat()}")
 
 
+@tenants_app.command("set-hours")
+def tenants_set_hours(
+    name: Annotated[str, typer.Argument(help="Tenant slug.")],
+    days: Annotated[str | None, typer.Option(help="Business days: mon-fri, or mon,tue,thu.")] = None,
+    start: Annotated[str | None, typer.Option(help="Opening time, HH:MM on the tenant's clock.")] = None,
+    end: Annotated[str | None, typer.Option(help="Closing time, HH:MM.")] = None,
+    holidays: Annotated[str | None, typer.Option(help="Holidays, ISO dates comma-separated (replaces).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="A new time zone, Area/City.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Set a tenant's business days, hours, holidays and time zone (what rule schedules read)."""
+    from signwatch.tenants import InvalidTenant, set_calendar
+
+    store = _store(_settings(db))
+    try:
+        record = set_calendar(store, name, timezone=timezone, days=days, start=start, end=end, holidays=holidays)
+    except NotFound as exc:
+        raise _fail(f"no tenant {name!r}") from exc
+    except InvalidTenant as exc:
+        raise _fail(str(exc)) from exc
+    hours = record.business_hours
+    out.print(
+        f"tenant {name}: {record.timezone}, days {hours.get('days')}, {hours.get('start')}-{hours.get('end')}, "
+        f"holidays {', '.join(map(str, hours.get('holidays') or [])) or 'none'}"  # type: ignore[call-overload]
+    )
+
+
 # -- tokens ------------------------------------------------------------------------------------------------
 @tokens_app.command("create")
 def tokens_create(
@@ -409,15 +436,25 @@ def rules_install_defaults(
     db: DbOpt = None,
 ) -> None:
     """Install the default rule pack (void/decline-rate spikes, pending past SLA, off-hours burst, new
-    network per user, feed silent), in shadow mode unless --active. Running it again updates the pack."""
+    network per user, feed silent), in shadow mode unless --active. Running it again keeps the rules already
+    there as they are (your tuning stays) and, with --active, switches them to active."""
     from signwatch.events import utcnow
     from signwatch.rules.defaults import install_defaults
 
     store = _store(_settings(db))
     if tenant is not None and store.get_tenant(tenant) is None:
         raise _fail(f"no tenant {tenant!r}")
-    for record, new in install_defaults(store, tenant=tenant, active=active, now=utcnow()):
-        out.print(f"{'installed' if new else 'updated'} {record.id}  {record.name}  ({record.spec['mode']})")
+    for record, what in install_defaults(store, tenant=tenant, active=active, now=utcnow()):
+        out.print(f"{what} {record.id}  {record.name}  ({record.spec['mode']})")
+
+
+@rules_app.command("signing-key")
+def rules_signing_key(db: DbOpt = None) -> None:
+    """Print the key alert webhooks are signed with (X-Signwatch-Signature), for receivers to verify."""
+    from signwatch.api.app import notify_settings
+
+    settings = _settings(db)
+    print(notify_settings(settings, _store(settings), _box(settings)).signing_key)
 
 
 @rules_app.command("list")

@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app instance: deliveries by verdict, ingest latency, group-commit batch sizes."""
+"""Prometheus metrics of one app instance: deliveries by verdict, ingest latency, group-commit batch sizes,
+rules-engine cycles, alerts fired and notification outcomes."""
 
 from __future__ import annotations
 
@@ -39,6 +40,27 @@ class Metrics:
         )
         self.commit_failures = Counter(
             "signwatch_commit_failures", "Group commits that failed (answered 503).", registry=self.registry
+        )
+        self.rules_cycle_seconds = Histogram(
+            "signwatch_rules_cycle_seconds",
+            "Duration of one rules-engine cycle (fold the log into rollups, evaluate, record alerts).",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+            registry=self.registry,
+        )
+        self.rules_folded = Counter(
+            "signwatch_rules_folded_events", "Events folded into the rules engine's rollups.", registry=self.registry
+        )
+        self.alerts_fired = Counter(
+            "signwatch_alerts_fired",
+            "Alerts fired, by severity and mode.",
+            ["severity", "mode"],
+            registry=self.registry,
+        )
+        self.notifications = Counter(
+            "signwatch_notifications",
+            "Notification attempts, by outcome (sent, retry, dead).",
+            ["outcome"],
+            registry=self.registry,
         )
         self.polled = Counter(
             "signwatch_polled_events",

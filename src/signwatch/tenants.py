@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from signwatch.crypto import SecretBox
@@ -47,6 +47,64 @@ def add_tenant(store: Store, box: SecretBox, slug: str, api_key: str, timezone: 
     )
     store.add_tenant(record)
     return record
+
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def set_calendar(
+    store: Store,
+    slug: str,
+    *,
+    timezone: str | None = None,
+    days: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    holidays: str | None = None,
+) -> TenantRecord:
+    """Change a tenant's time zone, business days (`mon-fri`, `mon,wed,fri`), hours and holidays (ISO dates)
+    — what schedules (`offHoursOnly`/`businessHoursOnly`) and the anomaly kind's hour of week read."""
+    record = store.get_tenant(slug)
+    if record is None:
+        raise NotFound(slug)
+    zone = timezone or record.timezone
+    validate(slug, zone, "x" * 16)
+    hours = dict(record.business_hours)
+    if days is not None:
+        hours["days"] = _days(days)
+    for name, value in (("start", start), ("end", end)):
+        if value is not None:
+            try:
+                time.fromisoformat(value) if value != "24:00" else None
+            except ValueError as exc:
+                raise InvalidTenant(f"{name} must be HH:MM, e.g. 08:30") from exc
+            hours[name] = value
+    if str(hours.get("start", "08:00")) >= str(hours.get("end", "18:00")):
+        raise InvalidTenant("business hours must start before they end")
+    if holidays is not None:
+        try:
+            hours["holidays"] = sorted(
+                {date.fromisoformat(d.strip()).isoformat() for d in holidays.split(",") if d.strip()}
+            )
+        except ValueError as exc:
+            raise InvalidTenant("holidays are ISO dates, comma-separated: 2026-12-24,2026-12-25") from exc
+    store.set_tenant_calendar(slug, zone, hours)
+    updated = store.get_tenant(slug)
+    assert updated is not None
+    return updated
+
+
+def _days(text: str) -> list[int]:
+    out: set[int] = set()
+    for part in text.lower().split(","):
+        first, _, last = part.strip().partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            raise InvalidTenant("days are mon..sun, as a range (mon-fri) or a list (mon,wed,fri)")
+        a, b = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        if b < a:
+            raise InvalidTenant(f"day range {part.strip()!r} runs backwards")
+        out.update(range(a, b + 1))
+    return sorted(out)
 
 
 def rotate_key(

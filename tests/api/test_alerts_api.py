@@ -50,6 +50,9 @@ def test_ingest_fires_an_alert_with_evidence_and_a_data_stream_event(client: Cli
     [fired] = [e for e in events if e["attributes"]["alertId"] == alert["id"]]
     assert fired["attributes"]["object"] == "Alert" and fired["attributes"]["severity"] == "high"
     assert set(fired["attributes"]["eventIds"]) == set(ids) and fired["occurredAt"] == alert["firedAt"]
+    metrics = client.get("/metrics").text
+    assert 'signwatch_alerts_fired_total{mode="shadow",severity="high"} 1.0' in metrics
+    assert "signwatch_rules_cycle_seconds_count" in metrics
 
 
 def test_one_open_alert_per_group_and_live_equals_backtest(client: Client, store: SqlStore) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -93,3 +94,34 @@ def test_private_addresses_are_refused_unless_allowed(
     assert drain(store, NOW, allow=()) == 1
     [n] = store.list_notifications()
     assert n.state == "dead" and "refused" in (n.last_error or "") and len(receiver.requests) == before
+
+
+def test_dead_letters_are_listed_masked_and_can_be_retried(
+    store: SqlStore, tenants: dict[str, str], receiver: Receiver, settings: object
+) -> None:
+    from signwatch.api import create_app
+    from signwatch.auth.tokens import create_token
+    from tests.conftest import LiveServer
+
+    fire(store, [f"{receiver.url}/secret-path/T000/B000"])
+    drain(store, NOW, allow=())  # refused: dead at once
+    _, secret = create_token(store, "ops", frozenset({"alerts:write"}), None)
+    auth = {"Authorization": f"Bearer {secret}"}
+    with LiveServer(create_app(settings, store)) as server, httpx.Client(base_url=server.url) as client:  # type: ignore[arg-type]
+        [dead] = client.get("/monitor/v2/alert/notifications", params={"state": "dead"}, headers=auth).json()["data"]
+        assert dead["recipient"] == f"{receiver.url}/…" and "secret-path" not in str(dead)
+        assert dead["attempts"] == 1 and "refused" in dead["lastError"]
+        again = client.post(f"/monitor/v2/alert/notifications/{dead['id']}/retry", headers=auth)
+        assert again.status_code == 202
+        # the server's own outbox takes it up again at once (and, still refused, dead-letters it again)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            [n] = store.list_notifications()
+            if n.state == "dead" and n.next_at > NOW:  # attempted by the server (its clock is the real one)
+                break
+            time.sleep(0.05)
+        [n] = store.list_notifications()
+        assert n.state == "dead" and n.next_at > NOW
+        globex = create_token(store, "g", frozenset({"alerts:write"}), frozenset({"globex"}))[1]
+        hidden = client.get("/monitor/v2/alert/notifications", headers={"Authorization": f"Bearer {globex}"})
+        assert hidden.json()["data"] == []

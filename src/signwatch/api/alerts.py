@@ -116,6 +116,63 @@ async def _annotate(
     return ORJSONResponse(wire(updated))
 
 
+# -- notification outbox (dead letters) -------------------------------------------------------------------------
+@router.get("/alert/notifications", summary="Alert notifications: pending, sent and dead letters")
+async def list_notifications(
+    request: Request,
+    caller: Annotated[Caller, Depends(require("alerts:write"))],
+    state: Annotated[str | None, Query(description="pending, sent, dead (comma-separated)")] = None,
+) -> Response:
+    store = services(request).store
+    states = _csv(state, ("pending", "sent", "dead"), "state")
+    rows = await run_in_threadpool(store.list_notifications, states)
+    visible: dict[str, bool] = {}
+    data = []
+    for n in rows[-1000:]:
+        if n.alert_id not in visible:
+            visible[n.alert_id] = await run_in_threadpool(store.get_alert, caller.scope, n.alert_id) is not None
+        if visible[n.alert_id]:
+            data.append(
+                {
+                    "id": n.id,
+                    "alertId": n.alert_id,
+                    "change": n.change,
+                    "recipient": mask_recipient(n.recipient),
+                    "state": n.state,
+                    "attempts": n.attempts,
+                    "nextAt": rfc3339(n.next_at),
+                    "lastError": n.last_error,
+                }
+            )
+    return ORJSONResponse({"data": data, "endCursor": None, "hasMore": False})
+
+
+@router.post("/alert/notifications/{notification_id}/retry", summary="Send a dead letter again")
+async def retry_notification(
+    request: Request, notification_id: str, caller: Annotated[Caller, Depends(require("alerts:write"))]
+) -> Response:
+    store = services(request).store
+    rows = await run_in_threadpool(store.list_notifications, ())
+    found = next((n for n in rows if n.id == notification_id), None)
+    if found is None or await run_in_threadpool(store.get_alert, caller.scope, found.alert_id) is None:
+        raise ApiError(404, f"no notification {notification_id!r}")
+    if found.state != "dead":
+        raise ApiError(409, f"the notification is {found.state}, not dead", code="conflict")
+    await run_in_threadpool(store.mark_notification, found.id, "pending", 0, utcnow(), found.last_error)
+    svc = services(request)
+    if svc.outbox is not None:
+        svc.outbox.wake.set()
+    return ORJSONResponse({"id": found.id, "state": "pending"}, status_code=202)
+
+
+def mask_recipient(text: str) -> str:
+    """A webhook URL's path and query are often its secret (Slack's are): show scheme and host only."""
+    if "://" not in text:
+        return text
+    scheme, _, rest = text.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/…"
+
+
 # -- silences ----------------------------------------------------------------------------------------------------
 @router.post("/alert/silences", status_code=201, summary="Mute a rule, a tenant or a group key for a while")
 async def create_silence(

@@ -76,6 +76,8 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
             for task in [*pollers, *background]:
                 task.cancel()
             await asyncio.gather(*pollers, *background, return_exceptions=True)
+            for lease in ("rules-engine", "notifier") if background else ():
+                store.release_lease(lease)
             await committer.stop()
             if svc.http is not None:
                 await svc.http.aclose()
@@ -107,10 +109,10 @@ def _start_rules(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
             notify_max_age=timedelta(hours=settings.notify_max_age_hours),
         ),
     )
-    svc.engine = EngineLoop(engine, settings.rules_tick_seconds)
+    svc.engine = EngineLoop(engine, settings.rules_tick_seconds, svc.metrics)
     svc.committer.on_commit(svc.engine.poke)
     svc.http = httpx.AsyncClient(follow_redirects=False)
-    svc.outbox = Outbox(svc.store, notify_settings(settings, svc.store, box), svc.http)
+    svc.outbox = Outbox(svc.store, notify_settings(settings, svc.store, box), svc.http, metrics=svc.metrics)
     return [
         asyncio.create_task(svc.engine.run(), name="rules-engine"),
         asyncio.create_task(svc.outbox.run(), name="notifier"),

@@ -115,10 +115,12 @@ async def delete_rule(
     request: Request, rule_id: str, caller: Annotated[Caller, Depends(require("rules:write"))]
 ) -> Response:
     rule = await run_in_threadpool(_rule_or_404, request, caller, rule_id)
+    store = services(request).store
     try:
-        await run_in_threadpool(services(request).store.delete_rule, rule.id)
+        await run_in_threadpool(store.delete_rule, rule.id)
     except NotFound as exc:
         raise ApiError(404, f"no rule {rule_id!r}") from exc
+    await run_in_threadpool(catalog.close_alerts, store, rule.id, caller.name, "rule deleted", utcnow())
     return Response(status_code=204)
 
 
@@ -131,7 +133,10 @@ async def backtest_rule(
 ) -> Response:
     rule = await run_in_threadpool(_rule_or_404, request, caller, rule_id)
     start, end = _range(body)
-    spec = parse_rule(rule.spec)
+    try:
+        spec = parse_rule(rule.spec)
+    except RuleError as exc:  # stored by an older version; fix it with PUT
+        raise _invalid(exc) from None
     alerts = await _backtest(request, rule, spec, start, end, caller, evidence=True)
     return ORJSONResponse(
         {
@@ -155,6 +160,8 @@ async def _change(request: Request, rule_id: str, body: dict[str, Any], caller: 
         raise _invalid(exc) from None
     except catalog.ForeignTenant as exc:
         raise ApiError(403, "the token does not cover that tenant", code="forbidden_tenant", field="tenant") from exc
+    if rule.spec.get("enabled", True) and not updated.spec.get("enabled", True):
+        await run_in_threadpool(catalog.close_alerts, store, rule.id, caller.name, "rule disabled", utcnow())
     return ORJSONResponse(catalog.wire(updated))
 
 

@@ -12,11 +12,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import httpx
 
 from signwatch.alerts import wire
 from signwatch.events import utcnow
+from signwatch.metrics import Metrics
 from signwatch.notify.channels import NotifySettings, Outcome, deliver
 from signwatch.notify.recipients import parse_recipient
 from signwatch.notify.retry import next_delay
@@ -26,6 +28,16 @@ from signwatch.store.base import NotificationRecord
 log = logging.getLogger(__name__)
 
 
+def as_of(body: dict[str, Any], change: str) -> dict[str, Any]:
+    """The alert as it was at the change being notified: a `fired` notice delivered (or retried) after the
+    alert cleared still says it fired; the current state is left to the API."""
+    if change == "fired" and body["state"] == "resolved":
+        return {**body, "state": "open", "resolvedAt": None, "resolvedBy": None, "resolveNote": None}
+    if change == "resolved":
+        return {**body, "state": "resolved"}
+    return body
+
+
 class Outbox:
     def __init__(
         self,
@@ -33,7 +45,9 @@ class Outbox:
         settings: NotifySettings,
         http: httpx.AsyncClient,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.settings = settings
         self.http = http
@@ -58,9 +72,7 @@ class Outbox:
             if alert is None:
                 outcome = Outcome(ok=False, retryable=False, detail="the alert no longer exists")
             else:
-                body = wire(alert)
-                if n.change == "resolved":
-                    body["state"] = "resolved"
+                body = as_of(wire(alert), n.change)
                 outcome = await deliver(recipient, body, settings=self.settings, http=self.http, now=now)
         attempts = n.attempts + 1
         if outcome.ok:
@@ -74,6 +86,8 @@ class Outbox:
                 if outcome.retry_after is not None:
                     delay = max(delay, outcome.retry_after)
                 state, next_at = "pending", now + delay
+        if self.metrics is not None:
+            self.metrics.notifications.labels({"sent": "sent", "pending": "retry"}.get(state, "dead")).inc()
         await asyncio.to_thread(
             self.store.mark_notification, n.id, state, attempts, next_at, None if outcome.ok else outcome.detail
         )

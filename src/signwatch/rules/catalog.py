@@ -68,6 +68,16 @@ def change(
     return updated, spec
 
 
+def close_alerts(store: Store, rule_id: str, by: str, note: str, now: datetime) -> int:
+    """Resolve a deleted or disabled rule's open alerts (nothing would ever clear them otherwise)."""
+    from signwatch.alerts import alert_event
+
+    open_alerts = store.open_alerts_of_rule(rule_id)
+    for alert in open_alerts:
+        store.annotate_alert(alert.id, "resolved", by, note, now, alert_event(alert, "resolved", now))
+    return len(open_alerts)
+
+
 def wire(rule: RuleRecord) -> dict[str, Any]:
     return {
         "id": rule.id,

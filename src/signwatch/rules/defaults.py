@@ -2,12 +2,13 @@
 
 Six rules, each tuned on the simulator's labelled incidents over 30 days x 3 tenants (bench/detection.py)
 and each with a runbook in docs/runbooks/ that its alerts link to. Installed in shadow mode unless asked
-otherwise; installing twice updates the pack's rules in place (matched by name and tenant) instead of
-adding duplicates.
+otherwise. Installing again adds what is missing and leaves the rules already there as they are (matched by
+name and tenant), so local tuning survives; `--active` then promotes them from shadow to active.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -102,21 +103,22 @@ DEFAULT_FOR = {
 
 def install_defaults(
     store: Store, *, tenant: str | None, active: bool, now: datetime, by: str = "install-defaults"
-) -> list[tuple[RuleRecord, bool]]:
-    """Install (or update) the pack; returns each rule with whether it was new."""
+) -> list[tuple[RuleRecord, str]]:
+    """Install the pack; returns each rule with what happened to it: `installed`, `kept` (already there: your
+    tuning, recipients and mode stay as they are) or `activated` (already there, switched to active)."""
     existing = {(r.spec.get("name"), r.spec.get("tenant")): r for r in store.list_rules()}
-    out: list[tuple[RuleRecord, bool]] = []
+    out: list[tuple[RuleRecord, str]] = []
     for body in PACK:
         body = {**body, "mode": "active" if active else "shadow", "tenant": tenant}
-        spec = parse_rule(body)
-        kept = existing.get((spec.name, tenant))
+        kept = existing.get((body["name"], tenant))
         if kept is None:
             record, _ = create(store, body, Scope.all(), by, now)
-            out.append((record, True))
-        else:
-            from dataclasses import replace
-
+            out.append((record, "installed"))
+        elif active and kept.spec.get("mode") != "active":
+            spec = parse_rule({**kept.spec, "mode": "active"})
             record = replace(kept, spec=spec.wire(), updated_at=now)
             store.put_rule(record)
-            out.append((record, False))
+            out.append((record, "activated"))
+        else:
+            out.append((kept, "kept"))
     return out

@@ -77,7 +77,8 @@ def evaluate(rule: RuleSpec, ctx: Context, data: Any) -> Findings:
 
 def episodes(findings: Mapping[str, list[Point]], cooldown: int, end: int) -> list[Episode]:
     """Fold condition minutes into episodes; a run starting less than `cooldown` minutes after the previous
-    one ended continues it (one alert, not a flapping pair)."""
+    one ended continues it (one alert, not a flapping pair). An episode whose last minute is within the
+    cooldown of `end` is still open."""
     out: list[Episode] = []
     for group, points in findings.items():
         if not points:
@@ -88,17 +89,20 @@ def episodes(findings: Mapping[str, list[Point]], cooldown: int, end: int) -> li
             if p.minute - run[-1].minute - 1 < max(cooldown, 1):
                 run.append(p)
             else:
-                out.append(_episode(group, run, end))
+                out.append(_episode(group, run, end, cooldown))
                 run = [p]
-        out.append(_episode(group, run, end))
+        out.append(_episode(group, run, end, cooldown))
     out.sort(key=lambda e: (e.start, e.group))
     return out
 
 
-def _episode(group: str, run: list[Point], end: int) -> Episode:
+def _episode(group: str, run: list[Point], end: int, cooldown: int) -> Episode:
+    """An episode stays open until `cooldown` minutes without the condition have passed (so it cannot be
+    resolved and then continued: a flapping condition is one alert, resolved once)."""
     peak = max(run, key=lambda p: (p.value, -p.minute))
     notes = tuple(dict.fromkeys(p.note for p in run if p.note))
-    return Episode(group, run[0].minute, run[-1].minute, run[-1].minute >= end - 1, run[0], peak, notes)
+    still_open = end - 1 - run[-1].minute < max(cooldown, 1)
+    return Episode(group, run[0].minute, run[-1].minute, still_open, run[0], peak, notes)
 
 
 def _zone(name: str) -> Any:

@@ -71,11 +71,10 @@ def with_evidence(store: Store, spec: RuleSpec, alert: AlertRecord) -> tuple[Ale
         evidence = {"envelopeIds": [s.envelope_id for s in overdue[:50]], "count": len(overdue)}
         return replace(alert, details={**alert.details, "evidence": evidence}), []
     types = spec.types if spec.kind != "ratio" else (spec.condition,)
-    events = [
-        e
-        for e in store.events_between(alert.tenant, types, to_us(alert.window_start), to_us(alert.window_end))
-        if _in_group(e, spec.group, alert.group_key)
-    ]
+    found = store.events_between(
+        alert.tenant, types, to_us(alert.window_start), to_us(alert.window_end), group=spec.group, key=alert.group_key
+    )
+    events = [e for e in found if _in_group(e, spec.group, alert.group_key)]
     evidence = summarize(events)
     return replace(alert, details={**alert.details, "evidence": evidence}), evidence["sampleEventIds"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from signwatch.alerts import OPEN_STATES, alert_event, reconcile
@@ -178,18 +178,22 @@ class RuleEngine:
             silence = next((s for s in silences if s.matches(record.id, tenant, alert.group_key, alert.fired_at)), None)
             if silence is not None:
                 alert = _silenced(alert, silence.id)
+            notify = self._notifies(spec, alert, now)
+            if notify:  # remembered, so its resolution is notified too, however long it stays open
+                alert = replace(alert, details={**alert.details, "notified": True})
+                out.notifications.extend(_notifications(spec, alert, "fired", now))
             out.inserts.append(alert)
             out.events.append(alert_event(alert, "fired", alert.fired_at, samples))
-            if alert.resolved_at is not None:
+            if alert.resolved_at is not None:  # came and went within one evaluation (history, catching up)
                 out.events.append(alert_event(alert, "resolved", alert.resolved_at, samples))
-            elif self._notifies(spec, alert, now):
-                out.notifications.extend(_notifications(spec, alert, "fired", now))
+                if notify:
+                    out.notifications.extend(_notifications(spec, alert, "resolved", now))
             fired.append(alert)
         for alert in result.updates:
             out.updates.append(alert)
         for alert in result.resolved:
             out.events.append(alert_event(alert, "resolved", alert.resolved_at or now))
-            if self._notifies(spec, alert, now):
+            if alert.details.get("notified") and spec.recipients:
                 out.notifications.extend(_notifications(spec, alert, "resolved", now))
             resolved.append(alert)
 
@@ -214,8 +218,6 @@ def _parsed(records: list[RuleRecord]) -> list[tuple[RuleRecord, RuleSpec]]:
 
 
 def _silenced(alert: AlertRecord, silence_id: str) -> AlertRecord:
-    from dataclasses import replace
-
     return replace(alert, silenced_by=silence_id)
 
 

@@ -24,7 +24,7 @@ FILTER_FIELDS = ("actor", "businessUnit", "country", "source", "clientReferenceI
 _FAMILY_NAMES = frozenset(p.rstrip(".") for p in KNOWN_PREFIXES)
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 ANY_EVENT = "*"
-_READ_ONLY = ("id", "createdAt", "updatedAt", "createdBy", "runbookUrl")
+_READ_ONLY = ("id", "createdAt", "updatedAt", "createdBy")
 
 PositiveMinutes = Annotated[int, Field(gt=0, le=MAX_WINDOW_MINUTES)]
 
@@ -150,6 +150,23 @@ class RuleSpec(_Model):
             raise _field_error("condition", "a stuck rule watches envelopes sent and not yet finished: envelope.sent")
         if kind == "ratio" and self.denominator is None:
             raise _field_error("denominator", "a ratio rule needs denominator (e.g. envelope.sent)")
+        if kind == "stuck" and self.group == "country":
+            raise _field_error("groupBy", "a stuck rule groups by tenant, actor or businessUnit")
+        if kind == "stuck" and self.threshold is not None and self.threshold < 1:
+            raise _field_error("threshold", "threshold must be at least 1 (overdue envelopes)")
+        if kind in ("stuck", "new_network") and self.filter:
+            raise _field_error("filter", f"filter does not apply to a {kind} rule")
+        if kind in ("stuck", "new_network", "anomaly") and not self.schedule.always:
+            raise _field_error("schedule", f"schedule does not apply to a {kind} rule")
+        if kind == "new_network" and self.condition != ANY_EVENT:
+            raise _field_error("condition", "a new_network rule watches every event with an address: omit condition")
+        history = self.param("min_history_days") if kind in ("anomaly", "flatline", "new_network") else None
+        horizon = self.param("lookback_days" if kind == "new_network" else "baseline_days") if history else None
+        if history is not None and horizon is not None and history > horizon:
+            name = "lookbackDays" if kind == "new_network" else "baselineDays"
+            raise _field_error(
+                "minHistoryDays", f"minHistoryDays ({history}) exceeds {name} ({horizon}): it could never fire"
+            )
         if kind == "new_network" and self.group not in ("actor", "tenant"):
             raise _field_error("groupBy", "a new_network rule groups by actor or tenant")
         if self.condition == ANY_EVENT and kind not in ("new_network", "flatline"):
@@ -188,7 +205,7 @@ class RuleSpec(_Model):
         """The rule as JSON, defaults of its kind filled in."""
         body = self.model_dump(by_alias=True, mode="json")
         body["groupBy"] = self.group
-        body["windowMinutes"] = self.window
+        body["windowMinutes"] = self.window_minutes if self.kind == "stuck" else self.window
         for name, default in _DEFAULTS[self.kind].items():
             if body.get(to_camel(name)) is None:
                 body[to_camel(name)] = default
@@ -215,7 +232,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "ratio": {"factor": 3.0, "baseline_days": 7, "min_count": 5},
     "stuck": {"sla_minutes": 3 * 24 * 60, "threshold": 1},
     "new_network": {"lookback_days": 30, "network": "prefix", "new_to": "group", "min_history_days": 7},
-    "anomaly": {"baseline_days": 28, "min_history_days": 14, "sensitivity": 0.99, "min_count": 10},
+    # the detector's band edge scores 0.998 (rules/detector.py): 0.999 asks for a little more than the band
+    "anomaly": {"baseline_days": 28, "min_history_days": 14, "sensitivity": 0.999, "min_count": 10},
     "flatline": {"baseline_days": 28, "min_history_days": 7, "min_expected": 10.0},
 }
 

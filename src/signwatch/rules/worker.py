@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
+from signwatch.metrics import Metrics
 from signwatch.rules.live import RuleEngine
 
 log = logging.getLogger(__name__)
@@ -17,8 +19,9 @@ DEBOUNCE_SECONDS = 0.05  # gather the commits of a burst into one cycle
 
 
 class EngineLoop:
-    def __init__(self, engine: RuleEngine, tick_seconds: float) -> None:
+    def __init__(self, engine: RuleEngine, tick_seconds: float, metrics: Metrics | None = None) -> None:
         self.engine = engine
+        self.metrics = metrics
         self.tick = tick_seconds
         self.wake = asyncio.Event()
         self.cycles = 0
@@ -37,6 +40,7 @@ class EngineLoop:
             await asyncio.sleep(DEBOUNCE_SECONDS)
             self.wake.clear()
             self.idle.clear()
+            started = time.perf_counter()
             try:
                 report = await asyncio.to_thread(self.engine.cycle)
             except Exception:
@@ -45,6 +49,11 @@ class EngineLoop:
                 self.wake.set()
                 continue
             self.cycles += 1
+            if self.metrics is not None:
+                self.metrics.rules_cycle_seconds.observe(time.perf_counter() - started)
+                self.metrics.rules_folded.inc(report.folded)
+                for alert in report.fired:
+                    self.metrics.alerts_fired.labels(alert.severity, alert.mode).inc()
             if report.folded >= self.engine.settings.page:
                 self.wake.set()  # more of the log to read
             else:

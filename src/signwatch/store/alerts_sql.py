@@ -78,6 +78,12 @@ class AlertSql:
         with self.engine.connect() as conn:
             return [_alert(r) for r in conn.execute(q.order_by(c.fired_us))]
 
+    def open_alerts_of_rule(self, rule_id: str) -> list[AlertRecord]:
+        c = t.alerts.c
+        q = select(t.alerts).where(c.rule_id == rule_id, c.state.in_(("open", "acknowledged")))
+        with self.engine.connect() as conn:
+            return [_alert(r) for r in conn.execute(q.order_by(c.fired_us))]
+
     def apply_alert_changes(self, changes: AlertChanges) -> None:
         now_us = to_us(datetime.now().astimezone())
         with self._writing() as conn:  # type: ignore[attr-defined]

@@ -218,15 +218,26 @@ class RollupSql:
         return out
 
     def events_between(
-        self, tenant: str, types: Sequence[str], from_us_: int, to_us_: int, limit: int = 2000
+        self,
+        tenant: str,
+        types: Sequence[str],
+        from_us_: int,
+        to_us_: int,
+        limit: int = 2000,
+        group: str = "tenant",
+        key: str | None = None,
     ) -> list[Event]:
-        """Events of `tenant` (of `types`, or all) with event time in [from, to): evidence for an alert."""
+        """Events of `tenant` (of `types`, or all; of one group key) with event time in [from, to): evidence."""
         from signwatch.store.sql import _event  # the one row → Event mapping
 
         c = t.events.c
         q = select(t.events).where(c.tenant == tenant, c.occurred_us >= from_us_, c.occurred_us < to_us_)
         if types:
             q = q.where(c.type.in_(list(types)))
+        if key is not None and group == "actor":
+            q = q.where((c.actor_email == key) | (c.actor_id == key))
+        elif key is not None and group in ("businessUnit", "country"):
+            q = q.where((c.business_unit if group == "businessUnit" else c.country) == key)
         q = q.order_by(c.occurred_us).limit(limit)
         with self.engine.connect() as conn:
             return [_event(r) for r in conn.execute(q)]

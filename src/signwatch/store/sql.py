@@ -54,6 +54,7 @@ from signwatch.store.base import (
     DeliveryRecord,
     EventFilter,
     EventPage,
+    NotFound,
     Scope,
     StoreUnavailable,
     TenantRecord,
@@ -236,13 +237,19 @@ class SqlStore(RollupSql, AlertSql):
         self._leases[name] = fd
         return True
 
+    def release_lease(self, name: str) -> None:
+        """Give up `name` (a stopping `serve` hands the engine over at once, without waiting to exit)."""
+        held = self._leases.pop(name, None)
+        if isinstance(held, int):
+            os.close(held)
+        elif held is not None:
+            held.exec_driver_sql("SELECT pg_advisory_unlock_all()")
+            held.commit()
+            held.close()
+
     def _release_leases(self) -> None:
-        for held in self._leases.values():
-            if isinstance(held, int):
-                os.close(held)
-            elif held is not None:
-                held.close()
-        self._leases.clear()
+        for name in list(self._leases):
+            self.release_lease(name)
 
     # -- tenants -----------------------------------------------------------------------------------------
     def add_tenant(self, record: TenantRecord) -> None:
@@ -285,6 +292,16 @@ class SqlStore(RollupSql, AlertSql):
                     previous_key_expires_us=_us(previous_key_expires),
                 )
             )
+
+    def set_tenant_calendar(self, slug: str, timezone: str, business_hours: dict[str, object]) -> None:
+        with self._writing() as conn:
+            done = conn.execute(
+                update(t.tenants)
+                .where(t.tenants.c.slug == slug)
+                .values(timezone=timezone, business_hours=_dumps(business_hours))
+            ).rowcount
+            if not done:
+                raise NotFound(slug)
 
     # -- tokens ------------------------------------------------------------------------------------------
     def add_token(self, record: TokenRecord) -> None:

@@ -59,10 +59,11 @@ def evaluate(rule: RuleSpec, ctx: Context, data: Input) -> Findings:
                 if h < first_h or anchor(rule, h) != a:
                     continue
                 if h - seen_from >= history and n >= min_count and n > reading.upper and reading.score >= sensitivity:
-                    lo, hi = max(h * 60, ctx.start), min(h * 60 + 60, ctx.end)
+                    # the whole hour, whatever part of it this evaluation covers: an hour's verdict only
+                    # grows as its count does, so live (part of the hour) and backtest agree on the episode
                     points.extend(
                         Point(m, float(n), expected=reading.expected, lower=reading.lower, upper=reading.upper)
-                        for m in range(lo, hi)
+                        for m in range(h * 60, h * 60 + 60)
                     )
         if points:
             out[group] = points

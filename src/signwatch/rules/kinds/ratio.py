@@ -40,6 +40,8 @@ def evaluate(rule: RuleSpec, ctx: Context, data: Input) -> Findings:
         points = []
         for m in range(ctx.start, ctx.end):
             i = m - first
+            if mask is not None and not mask[i]:
+                continue
             n = window_sum(num, i, width)
             if n < min_count:
                 continue

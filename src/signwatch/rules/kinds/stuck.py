@@ -2,10 +2,11 @@
 
 Example: `{"kind": "stuck", "condition": "envelope.sent", "slaMinutes": 1440, "threshold": 10,
 "windowMinutes": 60, "groupBy": "actor"}` holds, for a sender, at every minute in which at least 10 of
-the envelopes they sent within one hour are overdue: sent more than a day before and not yet completed,
-declined, voided or expired. Without `windowMinutes` every overdue envelope of the group counts (with
-`threshold` 1: one alert per group while any envelope is overdue). It clears by itself as the envelopes
-move on. Decided on event time from the envelopes' milestones, so a backtest sees what live saw.
+the envelopes they sent within one hour are overdue: sent more than a day before and not yet finished
+(signed, completed, declined, voided, expired or deleted: events.TERMINAL_STATUSES). Without
+`windowMinutes` every overdue envelope of the group counts (with `threshold` 1: one alert per group while
+any envelope is overdue). It clears by itself as the envelopes move on. Decided on event time from the
+envelopes' milestones, so a backtest sees what live saw.
 """
 
 from __future__ import annotations
