@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -44,3 +46,14 @@ def atlas_payload(
 def signed(payload: dict[str, Any] | bytes, key: str) -> tuple[bytes, dict[str, str]]:
     body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
     return body, {"X-Atlas-Signature": sign(body, key), "Content-Type": "application/json"}
+
+
+def shared_dir() -> Path:
+    """The read-only reference data beside the checkout (../shared: NAB, OCSF, ECS): SIGNWATCH_SHARED_DIR, else
+    the nearest ancestor holding `shared/`, else /work/shared."""
+    if os.environ.get("SIGNWATCH_SHARED_DIR"):
+        return Path(os.environ["SIGNWATCH_SHARED_DIR"])
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "shared" / "DESIGN.md").is_file():
+            return parent / "shared"
+    return Path("/work/shared")

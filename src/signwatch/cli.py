@@ -1,4 +1,4 @@
-"""The `signwatch` command: serve, demo, db, tenants, tokens, rules, simulate, poll, replay.
+"""The `signwatch` command: serve, demo, db, tenants, tokens, rules, forward, org, simulate, poll, replay.
 
 Each command is a few library calls; operators script these exact forms (see docs/cli.md).
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -26,12 +27,20 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (Atlas accounts) and their webhook keys.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API bearer tokens.", no_args_is_help=True)
 poll_app = typer.Typer(help="Poll platforms' list APIs (fallback when webhooks are blocked).", no_args_is_help=True)
+forward_app = typer.Typer(
+    help="Forward the event log to a SIEM sink, resumably (docs/forwarding.md).", invoke_without_command=True
+)
+pull_app = typer.Typer(help="Pull other monitors' streams (estates that dual-run).", no_args_is_help=True)
+org_app = typer.Typer(help="The installation's organization.", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules: the default pack, listing, backtests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(poll_app, name="poll")
 app.add_typer(rules_app, name="rules")
+app.add_typer(forward_app, name="forward")
+app.add_typer(org_app, name="org")
+app.add_typer(pull_app, name="pull")
 
 err = Console(stderr=True)
 out = Console()
@@ -502,6 +511,103 @@ def rules_backtest(
         )  # fmt: skip
     out.print(table)
     out.print(f"{len(alerts)} alert(s) from {start.isoformat()} to {end.isoformat()}")
+
+
+# -- hand-over ---------------------------------------------------------------------------------------------
+@forward_app.callback()
+def forward(
+    ctx: typer.Context,
+    sink: Annotated[str | None, typer.Option(help="Sink URL: file://, splunk+https://, syslog+tcp://, …")] = None,
+    format: Annotated[str, typer.Option(help="ndjson, csv, cef, ocsf, ecs.")] = "ndjson",
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's events.")] = None,
+    name: Annotated[str | None, typer.Option(help="Checkpoint name (default: derived from the sink).")] = None,
+    batch: Annotated[int, typer.Option(help="Most events per batch.")] = 500,
+    once: Annotated[bool, typer.Option("--once", help="Stop when caught up.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Forward events in ingestion order to a sink until Ctrl-C (or --once), resuming from the checkpoint."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if sink is None:
+        raise _fail("--sink URL is required (or use `signwatch forward status`)")
+    import asyncio
+
+    from signwatch.config import ForwarderSettings
+    from signwatch.export.forward import Forwarder, display
+
+    settings = _settings(db)
+    store = _store(settings)
+    checkpoint = name or re.sub(r"[^a-z0-9]+", "-", display(sink).lower()).strip("-")[:100]
+    try:
+        config = ForwarderSettings(name=checkpoint, sink=sink, format=format, tenant=tenant, batch=batch)
+        forwarder = Forwarder(store, _box(settings), config)
+    except ValueError as exc:
+        raise _fail(str(exc).splitlines()[0]) from exc
+    err.print(f"forwarding to {display(sink)} as {format} (checkpoint {checkpoint!r}); Ctrl-C to stop")
+    try:
+        sent = asyncio.run(forwarder.run(once=once))
+    except KeyboardInterrupt:
+        sent = forwarder.sent
+    except Exception as exc:
+        raise _fail(f"forwarding failed: {exc}", 1) from exc
+    err.print(f"{sent} event(s) forwarded")
+
+
+@forward_app.command("status")
+def forward_status(db: DbOpt = None) -> None:
+    """One line per forwarder: checkpoint, lag in events and seconds, last error."""
+    from signwatch.events import utcnow
+    from signwatch.export.forward import status
+
+    store = _store(_settings(db))
+    lines = status(store, utcnow())
+    if not lines:
+        out.print("no forwarders yet")
+    for s in lines:
+        ok = s.last_ok_at.isoformat(timespec="seconds") if s.last_ok_at else "never"
+        error = f"  last error: {s.last_error}" if s.last_error else ""
+        out.print(
+            f"{s.name}  {s.sink}  {s.format}{'  tenant ' + s.tenant if s.tenant else ''}  position {s.position}  "
+            f"lag {s.lag_events} events / {s.lag_seconds:.0f} s  forwarded {s.forwarded}  last ok {ok}{error}",
+            soft_wrap=True,
+        )
+
+
+@pull_app.command("docusign-monitor")
+def pull_docusign_monitor(
+    tenant: Annotated[str, typer.Option(help="The tenant the rows belong to.")],
+    base_url: Annotated[str, typer.Option(help="The Monitor API base URL, e.g. https://lens.docusign.net.")],
+    token: Annotated[
+        str, typer.Option(envvar="SIGNWATCH_DOCUSIGN_TOKEN", help="Bearer token (or SIGNWATCH_DOCUSIGN_TOKEN).")
+    ],
+    db: DbOpt = None,
+) -> None:
+    """Read a DocuSign Monitor stream into TENANT until caught up, resuming from the stored cursor."""
+    import asyncio
+
+    from signwatch.geo import GeoResolver
+    from signwatch.sources.monitor_pull import pull_monitor
+
+    settings = _settings(db)
+    store = _store(settings)
+    if store.get_tenant(tenant) is None:
+        raise _fail(f"no tenant {tenant!r}")
+    try:
+        report = asyncio.run(pull_monitor(store, tenant, base_url, token, GeoResolver(settings.geoip_city_mmdb).lookup))
+    except Exception as exc:
+        raise _fail(f"pull failed: {exc}", 1) from exc
+    out.print(
+        f"{report.pages} page(s), {report.rows} row(s): {report.stored} stored, {report.duplicates} already there, "
+        f"{report.skipped} skipped; cursor {report.cursor}"
+    )
+
+
+@org_app.command("id")
+def org_id(db: DbOpt = None) -> None:
+    """Print the organization id (the {organizationId} of the Monitor-compatible stream)."""
+    from signwatch.tenants import organization_id
+
+    print(organization_id(_store(_settings(db))))
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DB = "sqlite:///./signwatch.db"
@@ -20,6 +20,17 @@ class PollerConfig(BaseSettings):
     tenant: str
     base_url: str
     interval_seconds: float = Field(60.0, gt=0, description="Seconds between polling rounds.")
+
+
+class ForwarderSettings(BaseModel):
+    """A forwarder (settings `forwarders`, or `signwatch forward` options): the event log pushed to a sink."""
+
+    name: str = Field(min_length=1, max_length=100, description="Its checkpoint's name; unique.")
+    sink: str = Field(description="Sink URL, e.g. redis://127.0.0.1:6379/0?stream=signwatch (docs/forwarding.md).")
+    format: str = Field("ndjson", description="Record format: ndjson, csv, cef, ocsf, ecs.")
+    tenant: str | None = Field(None, description="Only this tenant's events.")
+    batch: int = Field(500, ge=1, le=10_000, description="Most events per batch.")
+    poll_seconds: float = Field(default=1.0, gt=0, description="Pause when caught up.")
 
 
 class Settings(BaseSettings):
@@ -74,6 +85,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(None, description="SMTP user name, when the server wants one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    export_dir: Path | None = Field(
+        None, description="Where export jobs write their files; default: `exports/` beside the SQLite database."
+    )
+    forwarders: list[ForwarderSettings] = Field(
+        default_factory=list, description="Forwarders run inside `serve` (name, sink, format, tenant)."
+    )
     config_file: Path | None = Field(None, description="TOML file with these settings (SIGNWATCH_CONFIG_FILE).")
 
     @classmethod

@@ -6,7 +6,9 @@ import base64
 import hashlib
 import logging
 import os
+import secrets
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.engine import make_url
@@ -40,6 +42,12 @@ class SecretBox:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
             raise ValueError("cannot decrypt: the secret key differs from the one that encrypted it") from exc
+
+
+def kept_secret(store: Any, box: SecretBox, name: str) -> str:
+    """A random secret generated once per installation and kept encrypted in the store's meta table (the
+    notification signing key, the export URL key): every process of the installation reads the same one."""
+    return box.decrypt(store.set_meta_default(name, box.encrypt(secrets.token_urlsafe(32))))
 
 
 def key_file_for(db_url: str) -> Path:

@@ -118,7 +118,7 @@ def transition_id(tenant: str, family: str, envelope_id: str, event_type: str) -
 def normalize_type(raw: str, family: str) -> str:
     """Map a source type name onto the vocabulary; unknown names are kept as `<family>.<name>`."""
     name = raw.strip().lower().replace("_", ".").replace("-", ".")
-    if name.startswith(KNOWN_PREFIXES):
+    if name.startswith(KNOWN_PREFIXES) and not name.startswith("alert."):  # alert.* is signwatch's own
         return name
     if f"envelope.{name}" in STATUS_OF_TYPE:
         return f"envelope.{name}"

@@ -25,7 +25,7 @@ import orjson
 from signwatch.crypto import SecretBox
 from signwatch.events import Event, Geo, to_us, utcnow
 from signwatch.metrics import Metrics
-from signwatch.sources import atlas
+from signwatch.sources import atlas, docusign
 from signwatch.sources.signatures import verify
 from signwatch.store import DeliveryRecord, Store, StoreUnavailable, WriteItem, WriteOutcome
 
@@ -46,6 +46,12 @@ ARCHIVED_HEADERS = frozenset(
     }
 )
 SIGNATURE_HEADER = "x-atlas-signature"
+CONNECT_SIGNATURE_PREFIX = "x-docusign-signature-"
+
+
+def archived(name: str) -> bool:
+    """Whether a request header is kept with the raw delivery (signatures, routing, tracing)."""
+    return name in ARCHIVED_HEADERS or name.startswith(CONNECT_SIGNATURE_PREFIX)
 
 
 _PROCESS_TAG = secrets.token_hex(3)  # tells apart processes sharing one database
@@ -208,7 +214,7 @@ class Ingestor:
         self._metrics = metrics
         self._archive_refused = archive_refused_bytes
         self._clock = clock
-        self._by_verdict: dict[str, Any] = {}
+        self._by_verdict: dict[tuple[str, str], Any] = {}
 
     async def receive(
         self,
@@ -219,21 +225,27 @@ class Ingestor:
         body: bytes,
         body_size: int,
         too_large: bool = False,
+        source: str = "atlas",
     ) -> Receipt:
-        """Verify, parse, normalize and durably keep one Atlas delivery; always archive it."""
+        """Verify, parse, normalize and durably keep one delivery (Atlas, or DocuSign Connect with
+        `source="docusign-connect"`); always archive it."""
         started = time.perf_counter()
         received = self._clock()
         delivery_id = new_delivery_id(received)
-        signature = headers.get(SIGNATURE_HEADER)
-        receipt, event = self._judge(delivery_id, received, signature, tenant, body, too_large)
-        kept = {k: v for k, v in headers.items() if k in ARCHIVED_HEADERS}
+        if source == "atlas":
+            signature = headers.get(SIGNATURE_HEADER)
+            receipt, event = self._judge(delivery_id, received, signature, tenant, body, too_large)
+        else:
+            signature = ",".join(v for k, v in sorted(headers.items()) if k.startswith(CONNECT_SIGNATURE_PREFIX))
+            receipt, event = self._judge_connect(delivery_id, received, headers, tenant, body, too_large)
+        kept = {k: v for k, v in headers.items() if archived(k)}
         if event is None:
             refused = body[: self._archive_refused]
             delivery = DeliveryRecord(
                 delivery_id,
                 received,
                 tenant if receipt.verdict != "unknown_tenant" else None,
-                "atlas",
+                source,
                 path,
                 kept,
                 signature,
@@ -245,7 +257,7 @@ class Ingestor:
                 receipt.message,
             )
         else:
-            delivery = DeliveryRecord(delivery_id, received, tenant, "atlas", path, kept, signature, body, body_size)
+            delivery = DeliveryRecord(delivery_id, received, tenant, source, path, kept, signature, body, body_size)
         try:
             outcome = await self._committer.submit(WriteItem(delivery=delivery, event=event))
         except StoreUnavailable:
@@ -255,9 +267,10 @@ class Ingestor:
                 receipt = Receipt(202, "stored", "stored", delivery_id, event_id=event.id if event else None)
             elif outcome == "duplicate":
                 receipt = Receipt(200, "duplicate", "already stored", delivery_id, event_id=event.id if event else None)
-        counter = self._by_verdict.get(receipt.verdict)
+        counter = self._by_verdict.get((source, receipt.verdict))
         if counter is None:
-            counter = self._by_verdict[receipt.verdict] = self._metrics.deliveries.labels("atlas", receipt.verdict)
+            counter = self._metrics.deliveries.labels(source, receipt.verdict)
+            self._by_verdict[(source, receipt.verdict)] = counter
         counter.inc()
         self._metrics.ingest_latency.observe(time.perf_counter() - started)
         return receipt
@@ -295,6 +308,32 @@ class Ingestor:
             return Receipt(400, "bad_json", "the body is not JSON", did, field="body"), None
         try:
             event = atlas.parse_event(payload, tenant=tenant, received_at=received, geo=self._geo, delivery_id=did)
+        except atlas.PayloadError as exc:
+            return Receipt(400, "invalid", str(exc), did, field=exc.field), None
+        return Receipt(202, "stored", "stored", did, event_id=event.id), event
+
+    def _judge_connect(
+        self, did: str, received: datetime, headers: dict[str, str], tenant: str | None, body: bytes, too_large: bool
+    ) -> tuple[Receipt, Event | None]:
+        """DocuSign Connect: any X-DocuSign-Signature-N matching any of the tenant's keys (docs/docusign.md)."""
+        if too_large:
+            return Receipt(413, "too_large", "the body exceeds the size limit", did, field="body"), None
+        keys = self._keyring.keys(tenant, fresh=self._keyring.stale(tenant)) if tenant else None
+        if keys is None:
+            return Receipt(401, "unknown_tenant", "unknown tenant", did, field="tenant"), None
+        field = "X-DocuSign-Signature-1"
+        if not any(k.startswith(CONNECT_SIGNATURE_PREFIX) for k in headers):
+            return Receipt(401, "bad_signature", "missing X-DocuSign-Signature-1", did, field=field), None
+        if not docusign.verify_connect(body, headers, keys):
+            return Receipt(401, "bad_signature", "no signature matches the body", did, field=field), None
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return Receipt(400, "bad_json", "the body is not JSON", did, field="body"), None
+        try:
+            event = docusign.parse_connect(
+                payload, tenant=tenant or "", received_at=received, geo=self._geo, delivery_id=did
+            )
         except atlas.PayloadError as exc:
             return Receipt(400, "invalid", str(exc), did, field=exc.field), None
         return Receipt(202, "stored", "stored", did, event_id=event.id), event
@@ -339,14 +378,17 @@ def replay(
                 continue
             slug = d.tenant or _claimed_tenant(d)
             keys = keyring.keys(slug) if slug else None
-            if not slug or keys is None or not verify(d.body, d.signature, keys):
+            connect = d.source == "docusign-connect"
+            genuine = keys is not None and (
+                docusign.verify_connect(d.body, d.headers, keys) if connect else verify(d.body, d.signature, keys)
+            )
+            if not slug or not genuine:
                 report.refused += 1
                 continue
+            parse = docusign.parse_connect if connect else atlas.parse_event
             try:
                 payload = orjson.loads(d.body)
-                events.append(
-                    atlas.parse_event(payload, tenant=slug, received_at=d.received_at, geo=geo, delivery_id=d.id)
-                )
+                events.append(parse(payload, tenant=slug, received_at=d.received_at, geo=geo, delivery_id=d.id))
             except (orjson.JSONDecodeError, atlas.PayloadError):
                 report.refused += 1
         inserted, updated, unchanged = store.apply_replay(events)

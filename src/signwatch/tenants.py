@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +48,12 @@ def add_tenant(store: Store, box: SecretBox, slug: str, api_key: str, timezone: 
     )
     store.add_tenant(record)
     return record
+
+
+def organization_id(store: Store) -> str:
+    """The installation's organization id (DESIGN.md §4: one install, one organization): generated once, a
+    UUID as DocuSign uses, and the `{organizationId}` of the Monitor-compatible stream."""
+    return store.set_meta_default("organization_id", str(uuid.uuid4()))
 
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

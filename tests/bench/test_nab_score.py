@@ -14,8 +14,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import nab_score
+from tests.helpers import shared_dir
 
-NAB = Path(__file__).resolve().parents[3] / "shared" / "nab"
+NAB = shared_dir() / "nab"
 PUBLISHED = NAB / "results" / "windowedGaussian"
 STANDARD = {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0}
 

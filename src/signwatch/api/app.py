@@ -5,21 +5,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import alerts, data, errors, rules, system, webhooks
+from signwatch.api import alerts, data, errors, export, monitor_compat, rules, system, webhooks
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
 from signwatch.config import Settings
-from signwatch.crypto import SecretBox, load_box
+from signwatch.crypto import SecretBox, kept_secret, load_box
 from signwatch.geo import GeoResolver
 from signwatch.ingest import GroupCommitter, Ingestor, KeyRing
 from signwatch.metrics import Metrics
@@ -68,6 +68,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
         await committer.start()
         pollers = await _start_pollers(svc)
         background = _start_rules(svc, box) if settings.rules_engine else []
+        background += _start_handover(svc, box)
         svc.ready = True
         try:
             yield
@@ -76,7 +77,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
             for task in [*pollers, *background]:
                 task.cancel()
             await asyncio.gather(*pollers, *background, return_exceptions=True)
-            for lease in ("rules-engine", "notifier") if background else ():
+            for lease in ("rules-engine", "notifier", "exporter"):
                 store.release_lease(lease)
             await committer.stop()
             if svc.http is not None:
@@ -95,6 +96,8 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(data.router)
     app.include_router(rules.router)
     app.include_router(alerts.router)
+    app.include_router(export.router)
+    app.include_router(monitor_compat.router)
     return app
 
 
@@ -119,12 +122,50 @@ def _start_rules(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
     ]
 
 
+def _start_handover(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
+    """The export job runner and the forwarders configured for `serve`."""
+    from signwatch.export.forward import Forwarder
+    from signwatch.export.jobs import Exporter
+
+    settings = svc.settings
+    svc.export_key = kept_secret(svc.store, box, "export_url_key").encode()
+    svc.export_dir = export_dir(settings)
+    svc.exporter = Exporter(svc.store, svc.export_dir)
+    tasks = [asyncio.create_task(svc.exporter.run(), name="exporter")]
+    for config in settings.forwarders:
+        forwarder = Forwarder(svc.store, box, config)
+        tasks.append(asyncio.create_task(_forever(forwarder.run), name=f"forwarder:{config.name}"))
+    return tasks
+
+
+async def _forever(run: Callable[[], Awaitable[object]]) -> None:
+    """Keep a background loop alive: log a crash, wait, start again."""
+    while True:
+        try:
+            await run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task failed; restarting in 5 s")
+        await asyncio.sleep(5.0)
+
+
+def export_dir(settings: Settings) -> Path:
+    if settings.export_dir is not None:
+        return settings.export_dir
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.db) if settings.db.startswith("sqlite") else None
+    base = Path(url.database).resolve().parent if url is not None and url.database else Path.cwd()
+    return base / "exports"
+
+
 def notify_settings(settings: Settings, store: Store, box: SecretBox) -> NotifySettings:
     """Channel settings; the webhook signing key is the configured one, else one generated once and kept."""
     if settings.notify_signing_key is not None:
         key = settings.notify_signing_key.get_secret_value()
     else:
-        key = box.decrypt(store.set_meta_default("notify_signing_key", box.encrypt(secrets.token_urlsafe(32))))
+        key = kept_secret(store, box, "notify_signing_key")
     return NotifySettings(
         signing_key=key,
         allow_private=tuple(settings.notify_allow_private),

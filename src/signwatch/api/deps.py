@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ from fastapi import Request
 from signwatch.api.errors import ApiError
 from signwatch.auth.tokens import Caller, authenticate
 from signwatch.config import Settings
+from signwatch.export.jobs import Exporter
 from signwatch.geo import GeoResolver
 from signwatch.ingest import GroupCommitter, Ingestor, KeyRing
 from signwatch.metrics import Metrics
@@ -35,6 +37,9 @@ class Services:
     engine: EngineLoop | None = None
     outbox: Outbox | None = None
     http: httpx.AsyncClient | None = None
+    exporter: Exporter | None = None
+    export_key: bytes = b""
+    export_dir: Path = Path("exports")
 
 
 def services(request: Request) -> Services:

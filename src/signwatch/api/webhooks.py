@@ -1,4 +1,5 @@
-"""Webhook receivers: `POST /webhooks/atlas/{tenant}` and platform mode `POST /webhooks/atlas` + Atlas-Account."""
+"""Webhook receivers: `POST /webhooks/atlas/{tenant}`, platform mode `POST /webhooks/atlas` + Atlas-Account,
+and DocuSign Connect `POST /webhooks/docusign/{tenant}`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.types import Receive, Scope, Send
 from signwatch.api.deps import Services, services
 from signwatch.api.errors import error_response
 from signwatch.api.responses import ORJSONResponse
-from signwatch.ingest import ARCHIVED_HEADERS, Receipt
+from signwatch.ingest import ARCHIVED_HEADERS, Receipt, archived
 
 router = APIRouter(tags=["webhooks"])
 
@@ -97,6 +98,35 @@ class _ViaFastPath(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await fast_path(self._svc, scope, receive, send)
+
+
+@router.post(
+    "/webhooks/docusign/{tenant}",
+    status_code=202,
+    responses={**_DOC, 401: {"description": "No X-DocuSign-Signature-N matches, or unknown tenant."}},
+    summary="Receive a DocuSign Connect message (JSON SIM)",
+)
+async def docusign_connect(tenant: str, request: Request) -> Response:
+    """DocuSign Connect for estates that dual-run: verified with the tenant's key as Connect HMAC key,
+    mapped to the same event vocabulary (docs/docusign.md), archived like every delivery."""
+    svc = services(request)
+    limit = svc.settings.max_body_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            break
+    headers = {k.lower(): v for k, v in request.headers.items() if archived(k.lower())}
+    receipt = await svc.ingestor.receive(
+        tenant=tenant,
+        path=request.url.path,
+        headers=headers,
+        body=bytes(body[: limit + 1]),
+        body_size=len(body),
+        too_large=len(body) > limit,
+        source="docusign-connect",
+    )
+    return _answer(receipt)
 
 
 @router.post("/webhooks/atlas/{tenant}", status_code=202, responses=_DOC, summary="Receive an Atlas webhook")

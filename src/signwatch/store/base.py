@@ -232,6 +232,40 @@ class AlertChanges:
         return bool(self.inserts or self.updates or self.events or self.notifications or self.position)
 
 
+@dataclass(frozen=True, slots=True)
+class ExportJobRecord:
+    id: str
+    tenants: frozenset[str] | None  # the creator's scope
+    tenant: str | None
+    format: str
+    compression: str  # gzip | none
+    occurred_from: datetime
+    occurred_to: datetime
+    status: str  # queued | running | done | failed
+    records: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)  # {name, bytes, sha256, records}
+    error: str | None = None
+    created_by: str | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForwarderRecord:
+    name: str
+    sink: str  # encrypted sink URL
+    sink_display: str  # without secrets
+    format: str
+    tenant: str | None
+    position: int  # last sequence number the sink acknowledged
+    forwarded: int = 0
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class Store(Protocol):
     """Everything signwatch keeps. Implemented once in SQL (`SqlStore`) for SQLite and PostgreSQL."""
 
@@ -281,6 +315,24 @@ class Store(Protocol):
     def set_meta_default(self, key: str, value: str) -> str: ...
     def try_lease(self, name: str) -> bool: ...
     def release_lease(self, name: str) -> None: ...
+
+    # hand-over: export jobs, forwarders, events by event time
+    def put_export_job(self, record: ExportJobRecord) -> None: ...
+    def get_export_job(self, job_id: str) -> ExportJobRecord | None: ...
+    def claim_export_job(self) -> ExportJobRecord | None: ...
+    def finish_export_job(
+        self, job_id: str, status: str, records: int, files: list[dict[str, Any]], error: str | None
+    ) -> None: ...
+    def iter_events_by_time(
+        self, scope: Scope, occurred_from: datetime, occurred_to: datetime, tenant: str | None, batch: int = 5000
+    ) -> Iterator[list[Event]]: ...
+    def count_events_after(self, seq: int, tenant: str | None) -> int: ...
+    def seq_before(self, ingested: datetime) -> int: ...
+    def get_forwarder(self, name: str) -> ForwarderRecord | None: ...
+    def list_forwarders(self) -> list[ForwarderRecord]: ...
+    def register_forwarder(self, record: ForwarderRecord) -> ForwarderRecord: ...
+    def advance_forwarder(self, name: str, expected: int, position: int, count: int, at: datetime) -> bool: ...
+    def forwarder_failed(self, name: str, error: str, at: datetime) -> None: ...
 
     # rules (design §7)
     def put_rule(self, record: RuleRecord) -> None: ...

@@ -96,6 +96,7 @@ events = Table(
     Index("ix_events_occurred", "occurred_us"),
     Index("ix_events_tenant_occurred", "tenant", "occurred_us"),
     Index("ix_events_tenant_envelope", "tenant", "envelope_id"),
+    Index("ix_events_ingested", "ingested_us"),
 )
 
 envelopes = Table(
@@ -231,4 +232,43 @@ notifications = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
     Index("ix_notifications_due", "state", "next_us"),
+)
+
+# -- hand-over (design §2 export/) --------------------------------------------------------------------------
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenants", Text),  # JSON list: the creator's scope; NULL: all
+    Column("tenant", String(64)),  # narrowed to one tenant
+    Column("format", String(16), nullable=False),
+    Column("compression", String(8), nullable=False),
+    Column("from_us", BigInteger, nullable=False),
+    Column("to_us", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("records", BigInteger, nullable=False),
+    Column("files", Text, nullable=False),  # JSON list of {name, bytes, sha256, records}
+    Column("error", Text),
+    Column("created_by", String(200)),
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger),
+    Column("finished_us", BigInteger),
+    Index("ix_export_jobs_status", "status", "created_us"),
+)
+
+# A forwarder's durable checkpoint: the last sequence number its sink acknowledged.
+forwarders = Table(
+    "forwarders",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("sink", Text, nullable=False),  # the sink URL, encrypted (it may hold a token or password)
+    Column("sink_display", Text, nullable=False),  # the same without secrets
+    Column("format", String(16), nullable=False),
+    Column("tenant", String(64)),
+    Column("position", BigInteger, nullable=False),
+    Column("forwarded", BigInteger, nullable=False),
+    Column("last_ok_us", BigInteger),
+    Column("last_error", Text),
+    Column("last_error_us", BigInteger),
+    Column("updated_us", BigInteger, nullable=False),
 )

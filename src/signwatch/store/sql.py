@@ -62,6 +62,7 @@ from signwatch.store.base import (
     WriteItem,
     WriteOutcome,
 )
+from signwatch.store.exports_sql import ExportSql
 from signwatch.store.rollups_sql import RollupSql
 
 LEASE_SPACE = 0x5157  # pg_try_advisory_lock(space, key) namespace of process leases
@@ -130,7 +131,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore(RollupSql, AlertSql):
+class SqlStore(RollupSql, AlertSql, ExportSql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
