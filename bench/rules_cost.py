@@ -73,6 +73,7 @@ from signwatch.sources.signatures import sign
 from signwatch.store import Scope, SqlStore, WriteItem, open_store
 from signwatch.store import schema as t
 from signwatch.store.base import AlertFilter
+from signwatch.store.sql import normalize_url
 from signwatch.tenants import add_tenant
 
 SIGNWATCH = str(Path(sys.executable).with_name("signwatch"))
@@ -176,7 +177,7 @@ class Databases:
 
     def _admin(self, *statements: str) -> None:
         parts = urlsplit(self.base)
-        admin = create_engine(urlunsplit(parts._replace(path="/postgres")), isolation_level="AUTOCOMMIT")
+        admin = create_engine(normalize_url(urlunsplit(parts._replace(path="/postgres"))), isolation_level="AUTOCOMMIT")
         try:
             with admin.connect() as conn:
                 for statement in statements:

@@ -30,6 +30,7 @@ poll_app = typer.Typer(help="Poll platforms' list APIs (fallback when webhooks a
 forward_app = typer.Typer(
     help="Forward the event log to a SIEM sink, resumably (docs/forwarding.md).", invoke_without_command=True
 )
+principals_app = typer.Typer(help="Service principals: OAuth clients for SIEMs and integrations.", no_args_is_help=True)
 pull_app = typer.Typer(help="Pull other monitors' streams (estates that dual-run).", no_args_is_help=True)
 org_app = typer.Typer(help="The installation's organization.", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules: the default pack, listing, backtests.", no_args_is_help=True)
@@ -41,6 +42,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(forward_app, name="forward")
 app.add_typer(org_app, name="org")
 app.add_typer(pull_app, name="pull")
+app.add_typer(principals_app, name="principals")
 
 err = Console(stderr=True)
 out = Console()
@@ -251,6 +253,59 @@ def tokens_revoke(
     if not n:
         raise _fail(f"no active token {token!r}")
     out.print(f"revoked {n} token(s)")
+
+
+@principals_app.command("create")
+def principals_create(
+    name: Annotated[str, typer.Argument(help="A name for the client, e.g. splunk-prod.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated scopes, e.g. export:read,monitor:read.")],
+    tenant: Annotated[list[str] | None, typer.Option(help="Tenant it may see (repeat); default: all.")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="PEM public key for JWT bearer assertions (RS256).")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Create an OAuth client; prints its client id, and its client secret as the last line (shown once)."""
+    from signwatch.auth.principals import InvalidPrincipal, create_principal
+    from signwatch.auth.tokens import UnknownScope, parse_scopes
+
+    store = _store(_settings(db))
+    try:
+        wanted = parse_scopes(scopes)
+        keys = (public_key.read_text(),) if public_key else ()
+        record, secret = create_principal(store, name, wanted, frozenset(tenant) if tenant else None, keys)
+    except (UnknownScope, InvalidPrincipal, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    except AlreadyExists as exc:
+        raise _fail(f"a principal named {name!r} exists already") from exc
+    err.print(f"client id: {record.id}  (POST /oauth/token; client secret below, shown once)")
+    print(record.id)
+    print(secret)
+
+
+@principals_app.command("list")
+def principals_list(db: DbOpt = None) -> None:
+    """List principals (never their secrets)."""
+    table = Table("name", "scopes", "tenants", "keys", "disabled")
+    table.columns.insert(0, Column("client id", no_wrap=True))
+    for p in _store(_settings(db)).list_principals():
+        tenants = ",".join(sorted(p.tenants)) if p.tenants else "all"
+        disabled = p.disabled_at.isoformat(timespec="seconds") if p.disabled_at else "-"
+        table.add_row(p.id, p.name, " ".join(sorted(p.scopes)), tenants, str(len(p.public_keys)), disabled)
+    out.print(table)
+
+
+@principals_app.command("disable")
+def principals_disable(
+    principal: Annotated[str, typer.Argument(help="Client id or name.")],
+    db: DbOpt = None,
+) -> None:
+    """Disable a principal and revoke every access token issued to it, at once."""
+    from signwatch.events import utcnow
+
+    try:
+        revoked = _store(_settings(db)).disable_principal(principal, utcnow())
+    except NotFound as exc:
+        raise _fail(f"no principal {principal!r}") from exc
+    out.print(f"disabled {principal}; {revoked} access token(s) revoked")
 
 
 # -- poll and replay --------------------------------------------------------------------------------------

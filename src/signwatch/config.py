@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
     smtp_username: str | None = Field(None, description="SMTP user name, when the server wants one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    public_url: str | None = Field(
+        None, description="The URL clients reach signwatch at (accepted as a JWT assertion's audience)."
+    )
+    oauth_token_ttl_seconds: int = Field(
+        3600, gt=0, le=86400, description="Lifetime of access tokens from POST /oauth/token."
+    )
     export_dir: Path | None = Field(
         None, description="Where export jobs write their files; default: `exports/` beside the SQLite database."
     )

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import alerts, data, errors, export, monitor_compat, rules, system, webhooks
+from signwatch.api import alerts, data, errors, export, monitor_compat, oauth, rules, system, webhooks
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
 from signwatch.config import Settings
@@ -98,6 +98,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(alerts.router)
     app.include_router(export.router)
     app.include_router(monitor_compat.router)
+    app.include_router(oauth.router)
     return app
 
 

@@ -70,4 +70,6 @@ def authenticate(store: Store, token: str) -> Caller | None:
     record = store.token_by_hash(hash_token(token))
     if record is None or record.revoked_at is not None:
         return None
+    if record.expires_at is not None and record.expires_at <= utcnow():
+        return None
     return Caller(record.id, record.name, record.scopes, Scope(record.tenants))

@@ -60,6 +60,22 @@ class TokenRecord:
     tenants: frozenset[str] | None
     created_at: datetime
     revoked_at: datetime | None = None
+    expires_at: datetime | None = None
+    principal_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalRecord:
+    """A service principal: an OAuth client (client credentials and/or JWT bearer with registered keys)."""
+
+    id: str  # the client id
+    name: str
+    scopes: frozenset[str]
+    tenants: frozenset[str] | None
+    secret_hash: str | None
+    public_keys: tuple[str, ...]
+    created_at: datetime
+    disabled_at: datetime | None = None
 
 
 Verdict = Literal[
@@ -290,6 +306,12 @@ class Store(Protocol):
     def token_by_hash(self, token_hash: str) -> TokenRecord | None: ...
     def list_tokens(self) -> list[TokenRecord]: ...
     def revoke_token(self, id_or_name: str, at: datetime) -> int: ...
+
+    # service principals (OAuth clients)
+    def add_principal(self, record: PrincipalRecord) -> None: ...
+    def get_principal(self, id_or_name: str) -> PrincipalRecord | None: ...
+    def list_principals(self) -> list[PrincipalRecord]: ...
+    def disable_principal(self, id_or_name: str, at: datetime) -> int: ...
 
     # the write path
     def write_batch(self, items: Sequence[WriteItem]) -> list[WriteOutcome]: ...

@@ -47,6 +47,8 @@ tokens = Table(
     Column("tenants", Text),
     Column("created_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger),
+    Column("expires_us", BigInteger),  # OAuth access tokens are short-lived
+    Column("principal_id", String(40)),  # the service principal an access token was issued to
 )
 
 deliveries = Table(
@@ -271,4 +273,19 @@ forwarders = Table(
     Column("last_error", Text),
     Column("last_error_us", BigInteger),
     Column("updated_us", BigInteger, nullable=False),
+)
+
+# Service principals (OAuth clients): a hashed secret (client_credentials) and/or registered public keys
+# (JWT bearer assertions, RS256), scopes on a set of tenants.
+principals = Table(
+    "principals",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the OAuth client id
+    Column("name", String(200), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("tenants", Text),
+    Column("secret_hash", String(64)),
+    Column("public_keys", Text, nullable=False),  # JSON list of PEM public keys
+    Column("created_us", BigInteger, nullable=False),
+    Column("disabled_us", BigInteger),
 )

@@ -55,6 +55,7 @@ from signwatch.store.base import (
     EventFilter,
     EventPage,
     NotFound,
+    PrincipalRecord,
     Scope,
     StoreUnavailable,
     TenantRecord,
@@ -316,6 +317,8 @@ class SqlStore(RollupSql, AlertSql, ExportSql):
                     tenants=None if record.tenants is None else _dumps(sorted(record.tenants)),
                     created_us=to_us(record.created_at),
                     revoked_us=_us(record.revoked_at),
+                    expires_us=_us(record.expires_at),
+                    principal_id=record.principal_id,
                 )
             )
 
@@ -338,6 +341,50 @@ class SqlStore(RollupSql, AlertSql, ExportSql):
                 .values(revoked_us=to_us(at))
             )
         return int(result.rowcount or 0)
+
+    # -- service principals -------------------------------------------------------------------------------
+    def add_principal(self, record: PrincipalRecord) -> None:
+        try:
+            with self._writing() as conn:
+                conn.execute(
+                    insert(t.principals).values(
+                        id=record.id,
+                        name=record.name,
+                        scopes=" ".join(sorted(record.scopes)),
+                        tenants=None if record.tenants is None else _dumps(sorted(record.tenants)),
+                        secret_hash=record.secret_hash,
+                        public_keys=_dumps(list(record.public_keys)),
+                        created_us=to_us(record.created_at),
+                        disabled_us=_us(record.disabled_at),
+                    )
+                )
+        except IntegrityError as exc:
+            raise AlreadyExists(record.name) from exc
+
+    def get_principal(self, id_or_name: str) -> PrincipalRecord | None:
+        c = t.principals.c
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.principals).where(or_(c.id == id_or_name, c.name == id_or_name))).first()
+        return None if row is None else _principal(row)
+
+    def list_principals(self) -> list[PrincipalRecord]:
+        with self.engine.connect() as conn:
+            return [_principal(r) for r in conn.execute(select(t.principals).order_by(t.principals.c.created_us))]
+
+    def disable_principal(self, id_or_name: str, at: datetime) -> int:
+        """Disable a principal and revoke every token issued to it, in one transaction; tokens revoked."""
+        c = t.principals.c
+        with self._writing() as conn:
+            row = conn.execute(select(c.id).where(or_(c.id == id_or_name, c.name == id_or_name))).first()
+            if row is None:
+                raise NotFound(id_or_name)
+            conn.execute(update(t.principals).where(c.id == row.id).values(disabled_us=to_us(at)))
+            revoked = conn.execute(
+                update(t.tokens)
+                .where(t.tokens.c.principal_id == row.id, t.tokens.c.revoked_us.is_(None))
+                .values(revoked_us=to_us(at))
+            )
+        return int(revoked.rowcount or 0)
 
     # -- the write path ----------------------------------------------------------------------------------
     def write_batch(self, items: Sequence[WriteItem]) -> list[WriteOutcome]:
@@ -662,6 +709,21 @@ def _token(row: Any) -> TokenRecord:
         tenants=None if row.tenants is None else frozenset(json.loads(row.tenants)),
         created_at=from_us(row.created_us),
         revoked_at=_at(row.revoked_us),
+        expires_at=_at(row.expires_us),
+        principal_id=row.principal_id,
+    )
+
+
+def _principal(row: Any) -> PrincipalRecord:
+    return PrincipalRecord(
+        id=row.id,
+        name=row.name,
+        scopes=frozenset(row.scopes.split()),
+        tenants=None if row.tenants is None else frozenset(json.loads(row.tenants)),
+        secret_hash=row.secret_hash,
+        public_keys=tuple(json.loads(row.public_keys)),
+        created_at=from_us(row.created_us),
+        disabled_at=_at(row.disabled_us),
     )
 
 

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 import aio_pika
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
-from signwatch.export.sinks import open_sink
-from tests.export.sinks.conftest import AMQP_URL, closed_port, fails, records, require_server, run, send_all, unique
+from signwatch.export.sinks import SinkError, open_sink
+from tests.export.sinks.conftest import (
+    AMQP_URL,
+    Pki,
+    closed_port,
+    fails,
+    records,
+    require_server,
+    run,
+    send_all,
+    unique,
+)
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +113,52 @@ def test_an_exchange_of_another_type_is_not_retryable(server: str) -> None:
         fails(open_sink(f"{server}?exchange={exchange}"), records(1), retryable=False)
     finally:
         run(declare(aio_pika.ExchangeType.FANOUT, delete=True))
+
+
+@asynccontextmanager
+async def tls_proxy(pki: Pki, target: tuple[str, int]) -> AsyncIterator[int]:
+    """A TLS front for the plain broker (as a TLS-terminating load balancer would be); yields its port."""
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(pki.cert_file, pki.key_file)
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+    async def handle(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        broker_reader, broker_writer = await asyncio.open_connection(*target)
+        await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=tls)
+    async with server:
+        yield server.sockets[0].getsockname()[1]
+
+
+def test_amqps_verifies_the_broker_with_the_given_ca(server: str, pki: Pki, other_pki: Pki) -> None:
+    exchange = unique("signwatch.test.x.")
+    parts = urlsplit(server)
+    batch = records(3)
+
+    async def go() -> list[AbstractIncomingMessage]:
+        async with bound_queue(exchange, "events") as queue, tls_proxy(pki, (parts.hostname, parts.port)) as port:
+            url = f"amqps://{parts.username}:{parts.password}@127.0.0.1:{port}{parts.path}?exchange={exchange}"
+            untrusted = open_sink(url, tls_verify=str(other_pki.ca_file))
+            try:
+                await untrusted.open()
+            except SinkError as exc:
+                assert not exc.retryable, exc
+            else:
+                raise AssertionError("a broker certificate from another CA was accepted")
+            await send_all(open_sink(url, tls_verify=str(pki.ca_file)), batch)
+            return await drain(queue, len(batch))
+
+    assert [m.message_id for m in run(go())] == [r.id for r in batch]
 
 
 def test_wrong_password_is_not_retryable(server: str) -> None:

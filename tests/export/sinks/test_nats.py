@@ -7,7 +7,7 @@ import pytest
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from signwatch.export.sinks import open_sink
+from signwatch.export.sinks import Record, open_sink
 from tests.export.sinks.conftest import NATS_URL, closed_port, fails, records, require_server, run, send_all, unique
 
 
@@ -60,6 +60,16 @@ def test_a_subject_no_stream_takes_fails_retryably(server: str) -> None:
         other = open_sink(f"{server}/{subject}.elsewhere?stream={stream}")  # the stream exists: not widened
         error = fails(other, records(1), retryable=True)
         assert "no JetStream stream answered" in str(error)
+    finally:
+        run(delete_stream(stream))
+
+
+def test_a_record_over_max_payload_is_not_retryable(server: str) -> None:
+    stream, subject = unique("SW_TEST_"), unique("signwatch.test.")
+    huge = Record(seq=1, id="ev_huge", tenant="acme", line=b"x" * (8 * 1024 * 1024))
+    try:
+        error = fails(open_sink(f"{server}/{subject}?stream={stream}"), [huge], retryable=False)
+        assert "max_payload" in str(error)
     finally:
         run(delete_stream(stream))
 

@@ -1,4 +1,4 @@
-"""Export sinks (design §2 export/sinks): file — append records to a local NDJSON file, fsync'd, size-rotated.
+"""Export sinks (design §2 export/sinks): file — append records to a local file, fsync'd, rotated by size.
 
 URL: `file:///var/log/signwatch/events.ndjson?max_bytes=104857600&keep=10`
 

@@ -12,7 +12,8 @@ say whose and which it is. The batch is published in order on one connection and
 
 Acknowledged = every message has its PubAck (stored, or a duplicate already stored): JetStream has written it to
 the stream's replicas — on disk as the server's `sync_interval` allows, not necessarily fsynced. Everything is
-retryable (connection, timeout, no stream answering) except refused credentials.
+retryable (connection, timeout, no stream answering) except refused credentials and a record over the server's
+`max_payload`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import contextlib
 from collections.abc import Sequence
 from urllib.parse import SplitResult, unquote, urlunsplit
 
-import nats
 import nats.errors
 import nats.js.errors
 from nats.aio.client import Client
@@ -45,6 +45,7 @@ DEFAULT_STREAM = "SIGNWATCH"
 MSG_ID_HEADER = "Nats-Msg-Id"
 KNOWN = {"stream", "timeout"}
 FATAL = (nats.errors.AuthorizationError, nats.errors.InvalidUserCredentialsError)
+AUTH_WORDS = ("authorization violation", "authentication")  # nats-py raises the server's -ERR as a plain Error
 
 
 def from_url(parts: SplitResult, opts: Options) -> NatsSink:
@@ -100,17 +101,18 @@ class NatsSink:
         await self._drop()
         await vet(self._host, self._port, self._allow_private)
         self._last_error = None
+        self._nc = Client()  # ours before connecting, so a failed connect's socket is closed by _drop
         try:
             async with asyncio.timeout(self._timeout):
                 # nats-py retries the first connect until a server has failed more than max_reconnect_attempts
-                # times (0 would mean forever): 1 gives two quick tries, then NoServersError with our last error.
-                self._nc = await nats.connect(
+                # times (0 would mean forever): 1 gives two quick tries, then NoServersError.
+                await self._nc.connect(
                     servers=[self._server],
                     name="signwatch-export",
                     connect_timeout=max(1, round(self._timeout / 2)),
                     allow_reconnect=False,
                     max_reconnect_attempts=1,
-                    reconnect_time_wait=0.2,  # seconds between those two tries
+                    reconnect_time_wait=0,  # no pause between those two tries
                     error_cb=self._remember,
                 )
             self._js = self._nc.jetstream(timeout=self._timeout)
@@ -118,12 +120,12 @@ class NatsSink:
                 await self._js.stream_info(self.stream)
             except nats.js.errors.NotFoundError:
                 await self._js.add_stream(name=self.stream, subjects=[self.subject])
-        except FATAL as exc:
+        except (TimeoutError, nats.errors.Error, OSError) as exc:
             await self._drop()
-            raise SinkError(f"{self.name}: credentials refused: {exc}", retryable=False) from exc
-        except (nats.errors.Error, OSError, TimeoutError) as exc:
-            await self._drop()
-            raise network_error(f"{self.name}: connect", exc) from exc
+            cause = self._last_error if isinstance(exc, nats.errors.NoServersError) and self._last_error else exc
+            if isinstance(cause, FATAL) or any(word in str(cause).lower() for word in AUTH_WORDS):
+                raise SinkError(f"{self.name}: credentials refused: {cause}", retryable=False) from exc
+            raise network_error(f"{self.name}: connect", cause) from exc
 
     async def send(self, batch: Sequence[Record]) -> None:
         if not batch:
@@ -148,6 +150,8 @@ class NatsSink:
                 f"{self.name}: no JetStream stream answered for {self.subject} (is it bound to stream {self.stream}?)",
                 retryable=True,
             ) from exc
+        except nats.errors.MaxPayloadError as exc:
+            raise SinkError(f"{self.name}: a record is larger than the server's max_payload", retryable=False) from exc
         except nats.js.errors.APIError as exc:
             raise SinkError(f"{self.name}: JetStream refused a message: {exc}", retryable=True) from exc
         except (nats.errors.Error, OSError, TimeoutError) as exc:
@@ -155,7 +159,10 @@ class NatsSink:
             raise network_error(self.name, exc) from exc
         finally:
             for future in futures:
-                future.cancel()  # no-op for those done; frees the client's slots for the rest
+                if not future.done():
+                    future.cancel()  # frees the client's slot for it
+                elif not future.cancelled():
+                    future.exception()  # retrieved: no "never retrieved" log for the acks we gave up on
 
     async def close(self) -> None:
         await self._drop()
