@@ -595,7 +595,10 @@ def forward(
     checkpoint = name or re.sub(r"[^a-z0-9]+", "-", display(sink).lower()).strip("-")[:100]
     try:
         config = ForwarderSettings(name=checkpoint, sink=sink, format=format, tenant=tenant, batch=batch)
-        forwarder = Forwarder(store, _box(settings), config)
+        from signwatch.api.app import notify_settings
+
+        key = notify_settings(settings, store, _box(settings)).signing_key
+        forwarder = Forwarder(store, _box(settings), config, signing_key=key)
     except ValueError as exc:
         raise _fail(str(exc).splitlines()[0]) from exc
     err.print(f"forwarding to {display(sink)} as {format} (checkpoint {checkpoint!r}); Ctrl-C to stop")

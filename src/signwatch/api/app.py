@@ -133,8 +133,9 @@ def _start_handover(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
     svc.export_dir = export_dir(settings)
     svc.exporter = Exporter(svc.store, svc.export_dir)
     tasks = [asyncio.create_task(svc.exporter.run(), name="exporter")]
+    key = notify_settings(settings, svc.store, box).signing_key  # HTTPS sinks sign like alert webhooks
     for config in settings.forwarders:
-        forwarder = Forwarder(svc.store, box, config)
+        forwarder = Forwarder(svc.store, box, config, signing_key=key)
         tasks.append(asyncio.create_task(_forever(forwarder.run), name=f"forwarder:{config.name}"))
     return tasks
 

@@ -58,7 +58,7 @@ def event_filter(
     stop = parse_bound(to, "to", end=True)
     if start and stop and start >= stop:
         raise ApiError(400, "from must be before to", field="from")
-    types = tuple(normalize_type(t, "atlas") for t in (type_ or "").split(",") if t.strip())
+    types = tuple(_query_type(t) for t in (type_ or "").split(",") if t.strip())
     tenants: tuple[str, ...] = ()
     if tenant:
         tenants = tuple(s.strip() for s in tenant.split(",") if s.strip())
@@ -72,6 +72,12 @@ def event_filter(
         actor=actor.strip().lower() if actor and "@" in actor else (actor.strip() if actor else None),
         tenants=tenants,
     )
+
+
+def _query_type(text: str) -> str:
+    """A type asked for in a query: the vocabulary's spelling rules, and signwatch's own `alert.*` types."""
+    name = text.strip().lower()
+    return name if name.startswith("alert.") else normalize_type(name, "atlas")
 
 
 @router.get("/data", summary="Events in ingestion order, resumable by cursor")

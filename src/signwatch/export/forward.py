@@ -61,13 +61,14 @@ class Forwarder:
         config: ForwarderConfig,
         *,
         sink_factory: Callable[[str], Sink] | None = None,
+        signing_key: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.box = box
         self.config = config
         self.format = get_format(config.format)
-        self.sink_factory = sink_factory or (lambda url: open_sink(url))
+        self.sink_factory = sink_factory or (lambda url: open_sink(url, signing_key=signing_key))
         self.clock = clock
         self.sent = 0
 
