@@ -152,3 +152,41 @@ def test_rules_install_defaults_list_and_backtest(db: str) -> None:
     assert "0 alert(s)" in ok("rules", "backtest", rule_id, "--from", "2026-11-01", "--to", "2026-11-02", "--db", db)
     missing = runner.invoke(app, ["rules", "install-defaults", "--tenant", "nosuch", "--db", db])
     assert missing.exit_code == 2 and "no tenant" in missing.output
+
+
+def test_org_id_is_stable(db: str) -> None:
+    first = ok("org", "id", "--db", db).strip().splitlines()[-1]
+    assert len(first) == 36 and first == ok("org", "id", "--db", db).strip().splitlines()[-1]
+
+
+def test_forward_once_then_status(db: str, tmp_path: Path) -> None:
+    from signwatch.events import Actor, Event, Geo, utcnow
+    from signwatch.store import WriteItem, open_store
+
+    store = open_store(db)
+    store.upgrade()
+    store.write_batch(
+        [
+            WriteItem(
+                None, Event(f"ev_{i}", "acme", "atlas", "envelope.sent", utcnow(), f"e{i}", Actor("u"), geo=Geo())
+            )
+            for i in range(3)
+        ]
+    )
+    out = tmp_path / "out.ndjson"
+    result = runner.invoke(app, ["forward", "--sink", f"file://{out}", "--name", "f1", "--once", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == 3
+    status = ok("forward", "status", "--db", db)
+    assert "f1" in status and "lag 0 events" in status and "forwarded 3" in status
+    assert runner.invoke(app, ["forward", "--db", db]).exit_code == 2  # no --sink
+
+
+def test_principals_create_list_disable(db: str) -> None:
+    created = ok("principals", "create", "siem", "--scopes", "export:read", "--db", db).strip().splitlines()
+    client_id, secret = created[-2], created[-1]
+    assert client_id.startswith("sp_") and secret.startswith("sws_")
+    assert client_id in ok("principals", "list", "--db", db)
+    assert "disabled siem" in ok("principals", "disable", "siem", "--db", db)
+    bad = runner.invoke(app, ["principals", "create", "x", "--scopes", "root", "--db", db])
+    assert bad.exit_code == 2

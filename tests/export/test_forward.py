@@ -161,3 +161,26 @@ def test_killed_anywhere_it_resumes_with_nothing_lost(store: SqlStore, db_url: s
     finally:
         client.delete(stream)
         client.close()
+
+
+def test_serve_runs_configured_forwarders(store: SqlStore, db_url: str, tmp_path: Path) -> None:
+    from httpx import Client
+
+    from signwatch.api import create_app
+    from signwatch.config import Settings
+    from signwatch.tenants import add_tenant
+    from tests.conftest import KEY, LiveServer
+    from tests.helpers import atlas_payload, signed
+
+    out = tmp_path / "serve.ndjson"
+    settings = Settings(  # type: ignore[call-arg]
+        db=db_url, secret_key=SECRET, forwarders=[{"name": "in-serve", "sink": f"file://{out}", "poll_seconds": 0.05}]
+    )
+    add_tenant(store, load_box(SECRET, db_url), "acme", KEY, "Europe/Berlin")
+    with LiveServer(create_app(settings, store)) as server, Client(base_url=server.url) as client:
+        body, headers = signed(atlas_payload(), KEY)
+        event = client.post("/webhooks/atlas/acme", content=body, headers=headers).json()["eventId"]
+        deadline = time.monotonic() + 20
+        while not (out.exists() and out.read_bytes()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert [r["id"] for r in file_lines(out)] == [event]
