@@ -43,6 +43,7 @@ import importlib
 import json
 import os
 import platform
+import resource
 import secrets
 import shlex
 import shutil
@@ -85,6 +86,7 @@ LOAD_CHUNK = 5_000
 FORMATS = ("ndjson", "json", "ocsf", "ecs", "cef", "csv")
 BATCHES = (500, 5_000)
 GOAL_PERCENT = 50.0
+DISTURBED = 0.2  # CPUs taken by other processes above which a run is flagged
 SECTION = "## Export and forwarding throughput"
 MIB = 1024 * 1024
 
@@ -205,6 +207,7 @@ class Dump:
     tool: str
     rows: int
     seconds: float
+    others: float = 0.0  # CPUs taken by other processes meanwhile
 
     @property
     def rate(self) -> float:
@@ -213,6 +216,13 @@ class Dump:
 
 def dump(db: Database, rows: int) -> Dump:
     """Time the database's own dump of every event row as JSON, output to /dev/null."""
+    with CpuMeter() as cpu:
+        result = _dump(db, rows)
+    result.others = cpu.others
+    return result
+
+
+def _dump(db: Database, rows: int) -> Dump:
     if db.kind == "postgresql":
         psql = shutil.which("psql")
         if psql is None:
@@ -267,6 +277,38 @@ def cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def machine_busy() -> float:
+    """CPU seconds the machine has been busy (hypervisor steal included) since boot: all but idle and iowait."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process and of its children that have been waited for."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class CpuMeter:
+    """CPUs busy on average during a measurement: what it used (this process, its children, `pids`: the server,
+    the receiver, Redis) and what everything else on the machine took (`others`; ~0 on a quiet machine)."""
+
+    def __init__(self, pids: Sequence[int] = ()) -> None:
+        self.pids = list(pids)
+        self.others = 0.0
+
+    def _now(self) -> tuple[float, float, float]:
+        return time.monotonic(), machine_busy(), own_cpu() + sum(cpu_seconds(pid) for pid in self.pids)
+
+    def __enter__(self) -> CpuMeter:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        (wall0, busy0, ours0), (wall1, busy1, ours1) = self._start, self._now()
+        self.others = max(0.0, ((busy1 - busy0) - (ours1 - ours0)) / max(wall1 - wall0, 1e-9))
+
+
 try:
     _psutil: Any = importlib.import_module("psutil")
 except ImportError:
@@ -310,16 +352,22 @@ class Process:
             time.sleep(0.1)
         raise BenchError(f"{self.name} not ready after {timeout:.0f} s; see {self.log}")
 
+    def pids(self) -> list[int]:
+        """The process and its descendants."""
+        if self.proc is None:
+            return []
+        tree, found, todo = children_of(), [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(tree.get(pid, []))
+        return found
+
     def app_pid(self) -> int:
         """The process that runs the app: the busiest process of the group without children of its own
         (granian's worker; uvicorn with one worker runs the app itself)."""
-        assert self.proc is not None
-        tree, leaves, todo = children_of(), [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            todo.extend(tree.get(pid, []))
-            if not tree.get(pid):
-                leaves.append(pid)
+        tree = children_of()
+        leaves = [pid for pid in self.pids() if not tree.get(pid)]
         return max(leaves, key=lambda pid: (cpu_seconds(pid), memory(pid)[0]))
 
     def stop(self) -> None:
@@ -395,6 +443,7 @@ class Pull:
     pages: int
     seconds: float
     server_cpu: float  # CPU seconds of the app process during the pull
+    others: float  # CPUs taken by other processes than the server and this client
     rss_start: int
     rss_10: int
     rss_end: int
@@ -410,13 +459,14 @@ class Pull:
         return self.bytes / MIB / self.seconds
 
 
-def pull(client: httpx.Client, base: str, fmt: str, wanted: int, app_pid: int) -> Pull:
-    """Page through the export in `fmt` from the start, following the cursor, until `wanted` events or the end."""
+def pull(client: httpx.Client, base: str, fmt: str, wanted: int, app_pid: int, server: Sequence[int]) -> Pull:
+    """Page through the export in `fmt` from the start, following the cursor, until `wanted` events or the end.
+    `app_pid` runs the app (its CPU and RSS are reported); `server` are all the server's processes."""
     events = size = pages = 0
     cursor: str | None = None
     first_seq = last_seq = None
     cpu_before = cpu_seconds(app_pid)
-    with RssSampler(app_pid) as rss:
+    with CpuMeter(server) as cpu, RssSampler(app_pid) as rss:
         started = time.perf_counter()
         while True:
             params = {"format": fmt, "limit": str(min(PAGE, wanted - events))}
@@ -452,6 +502,7 @@ def pull(client: httpx.Client, base: str, fmt: str, wanted: int, app_pid: int) -
         pages=pages,
         seconds=seconds,
         server_cpu=cpu_seconds(app_pid) - cpu_before,
+        others=cpu.others,
         rss_start=rss.samples[0][1],
         rss_10=rss.at(events // 10),
         rss_end=rss.samples[-1][1],
@@ -467,20 +518,25 @@ class Forward:
     batch: int
     events: int
     seconds: float
+    others: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
 
 
-def forward(store: SqlStore, box: SecretBox, label: str, url: str, batch: int, start: int) -> Forward:
-    """Run a Forwarder once from checkpoint `start` until caught up; time it."""
+def forward(
+    store: SqlStore, box: SecretBox, label: str, url: str, batch: int, start: int, receiver: Sequence[int]
+) -> Forward:
+    """Run a Forwarder once from checkpoint `start` until caught up; time it (`receiver`: the sink's processes)."""
     name = f"bench-{label.split()[0].lower()}-{batch}-{secrets.token_hex(3)}"
     store.register_forwarder(ForwarderRecord(name, box.encrypt(url), display(url), "ndjson", None, position=start))
     forwarder = Forwarder(store, box, ForwarderSettings(name=name, sink=url, format="ndjson", tenant=None, batch=batch))
-    started = time.perf_counter()
-    sent = asyncio.run(forwarder.run(once=True))
-    return Forward(label, batch, sent, time.perf_counter() - started)
+    with CpuMeter(receiver) as cpu:
+        started = time.perf_counter()
+        sent = asyncio.run(forwarder.run(once=True))
+        seconds = time.perf_counter() - started
+    return Forward(label, batch, sent, seconds, cpu.others)
 
 
 def to_redis(store: SqlStore, box: SecretBox, batch: int, start: int, expected: int) -> Forward:
@@ -489,7 +545,8 @@ def to_redis(store: SqlStore, box: SecretBox, batch: int, start: int, expected: 
     stream = f"signwatch-bench-export:{os.getpid()}:{secrets.token_hex(4)}"
     client = redis.Redis.from_url(REDIS_URL)
     try:
-        result = forward(store, box, "Redis Streams", f"{REDIS_URL}?stream={stream}", batch, start)
+        pid = int(client.info("server")["process_id"])
+        result = forward(store, box, "Redis Streams", f"{REDIS_URL}?stream={stream}", batch, start, [pid])
         length = int(client.xlen(stream))
     finally:
         client.delete(stream)
@@ -499,10 +556,12 @@ def to_redis(store: SqlStore, box: SecretBox, batch: int, start: int, expected: 
     return result
 
 
-def to_hec(store: SqlStore, box: SecretBox, base: str, token: str, batch: int, start: int, expected: int) -> Forward:
+def to_hec(
+    store: SqlStore, box: SecretBox, receiver: Process, base: str, token: str, batch: int, start: int, expected: int
+) -> Forward:
     before = httpx.get(f"{base}/stats").json()["events"]
-    host_port = base.removeprefix("http://")
-    result = forward(store, box, "Splunk HEC", f"splunk+http://{host_port}?token={token}", batch, start)
+    url = f"splunk+http://{base.removeprefix('http://')}?token={token}"
+    result = forward(store, box, "Splunk HEC", url, batch, start, receiver.pids())
     received = httpx.get(f"{base}/stats").json()["events"] - before
     if result.events != expected or received != expected:
         raise BenchError(f"hec: forwarder sent {result.events}, receiver got {received}, expected {expected}")
@@ -604,41 +663,52 @@ def section(r: Report, info: dict[str, str]) -> str:
         f"{r.events:,} events (3 tenants, 10 types, actor, IPv4/IPv6, geo, user agent, 5 attributes; "
         f"{r.record_bytes:,.0f} bytes per NDJSON record) loaded with `write_batch` in chunks of {LOAD_CHUNK:,} at "
         f"{r.events / r.load_seconds:,.0f} events/s. Pages of {PAGE:,}; forwarders in NDJSON over the last "
-        f"{r.subset:,} events.",
+        f"{r.subset:,} events of the log.",
         "",
-        "| measurement | events | s | events/s | MB/s | % of limit | server CPU | server RSS MiB: start / 10 % / "
-        "end / max (VmHWM) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| measurement | events | s | events/s | MB/s | % of limit | server CPU | others | server RSS MiB: "
+        "start / 10 % / end / max (VmHWM) |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     if r.dump:
+        d = r.dump
         lines.append(
-            f"| limit: {r.dump.tool} | {r.dump.rows:,} | {r.dump.seconds:.1f} | {r.dump.rate:,.0f} | | 100 % | | |"
+            f"| limit: {d.tool} | {d.rows:,} | {d.seconds:.1f} | {d.rate:,.0f} | | 100 % | | {d.others:.2f} | |"
         )
     for p in r.pulls:
         share = f"{p.rate / limit:.0%}" if limit else ""
         scope = "all" if p.events >= r.events else "first"
         lines.append(
             f"| HTTP export `format={p.format}` ({scope} {p.events:,}) | {p.events:,} | {p.seconds:.1f} "
-            f"| {p.rate:,.0f} | {p.mbps:,.1f} | {share} | {p.server_cpu / p.seconds:.0%} "
+            f"| {p.rate:,.0f} | {p.mbps:,.1f} | {share} | {p.server_cpu / p.seconds:.0%} | {p.others:.2f} "
             f"| {mib(p.rss_start)} / {mib(p.rss_10)} / {mib(p.rss_end)} / {mib(p.rss_max)} ({mib(p.hwm_end)}) |"
         )
     for f in r.forwards:
         lines.append(
-            f"| Forwarder → {f.sink}, batch {f.batch:,} | {f.events:,} | {f.seconds:.1f} | {f.rate:,.0f} | | | | |"
+            f"| Forwarder → {f.sink}, batch {f.batch:,} | {f.events:,} | {f.seconds:.1f} | {f.rate:,.0f} | | | "
+            f"| {f.others:.2f} | |"
         )
     lines.append("")
     if ndjson and limit:
         percent = ndjson.rate / limit * 100
         verdict = "met" if percent >= GOAL_PERCENT else "**NOT met**"
-        lines.append(
-            f"NDJSON export: {percent:.0f} % of the store's own dump rate (goal ≥ {GOAL_PERCENT:.0f} %: {verdict})."
-        )
-        lines.append("")
+        lines += [
+            f"NDJSON export: {percent:.0f} % of the store's own dump rate (goal ≥ {GOAL_PERCENT:.0f} %: {verdict}).",
+            "",
+        ]
+    worst = max([r.dump.others if r.dump else 0.0, *(p.others for p in r.pulls), *(f.others for f in r.forwards)])
+    if worst > DISTURBED:
+        lines += [
+            f"**Disturbed:** other processes kept up to {worst:.2f} of the {info['nproc']} CPUs busy during the "
+            "measurements (`others`): the figures are low by about that share; rerun on a quiet machine to compare.",
+            "",
+        ]
     lines.append(
         "`MB/s`: response bodies, MiB per second. `server CPU`: CPU time of the app process over the pull's wall "
-        "time (100 % = one core). RSS of the app process, sampled every 20 ms: before the pull, once 10 % of it "
-        "was in, at its end, the most seen during it; VmHWM is the process's lifetime peak. Forwarder runs "
-        "include reading the store, formatting, the sink's acknowledgement and the checkpoint commit per batch."
+        "time (100 % = one core busy). `others`: CPUs busy on average with anything but the measured processes "
+        "(this client or forwarder, the server, the HEC receiver, redis-server; on PostgreSQL the database's own "
+        "backends count here too). RSS of the app process, sampled every 20 ms: before the pull, once 10 % of it "
+        "was in, at its end and the most seen during it; VmHWM is the process's lifetime peak. A forwarder run "
+        "includes reading the store, formatting, the sink's acknowledgement and the checkpoint commit per batch."
     )
     return "\n".join(lines) + "\n"
 
@@ -678,7 +748,8 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
         _, token = create_token(store, "bench", frozenset({"export:read"}), None)
 
         report.dump = dump(db, n)
-        print(f"limit: {report.dump.rate:,.0f} rows/s ({report.dump.seconds:.1f} s)", flush=True)
+        d = report.dump
+        print(f"limit: {d.rate:,.0f} rows/s ({d.seconds:.1f} s)  others {d.others:.2f} CPUs", flush=True)
 
         server, base = signwatch_server(db, workdir, args.server)
         headers = {"Authorization": f"Bearer {token}"}
@@ -688,12 +759,13 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
                 raise BenchError(f"export answered HTTP {warm.status_code}: {warm.text[:300]}")
             app = server.app_pid()
             for fmt in FORMATS:
-                result = pull(client, base, fmt, n if fmt == "ndjson" else subset, app)
+                result = pull(client, base, fmt, n if fmt == "ndjson" else subset, app, server.pids())
                 report.pulls.append(result)
                 print(
                     f"export {fmt:<6} {result.events:>9,} events {result.seconds:6.1f} s {result.rate:>9,.0f}/s "
                     f"{result.mbps:6.1f} MB/s  server CPU {result.server_cpu / result.seconds:.0%}  RSS MiB "
-                    f"{mib(result.rss_start)} / {mib(result.rss_10)} / {mib(result.rss_end)} / {mib(result.rss_max)}",
+                    f"{mib(result.rss_start)} / {mib(result.rss_10)} / {mib(result.rss_end)} / {mib(result.rss_max)}  "
+                    f"others {result.others:.2f} CPUs",
                     flush=True,
                 )
         if args.skip_forward:
@@ -712,11 +784,14 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
             for batch in BATCHES:
                 for sent in (
                     to_redis(store, box, batch, start, subset),
-                    to_hec(store, box, hec_base, hec_token, batch, start, subset),
+                    to_hec(store, box, receiver, hec_base, hec_token, batch, start, subset),
                 ):
                     report.forwards.append(sent)
-                    print(f"forward {sent.sink:<14} batch {batch:>5,}: {sent.events:,} events "
-                          f"{sent.seconds:6.1f} s {sent.rate:>9,.0f}/s", flush=True)  # fmt: skip
+                    print(
+                        f"forward {sent.sink:<14} batch {batch:>5,}: {sent.events:,} events {sent.seconds:6.1f} s "
+                        f"{sent.rate:>9,.0f}/s  others {sent.others:.2f} CPUs",
+                        flush=True,
+                    )
         store.close()
 
 

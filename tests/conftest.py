@@ -89,14 +89,29 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The real app served by uvicorn on a loopback port in a background thread: real HTTP, real lifespan."""
+    """An ASGI app (signwatch's, or a test receiver) served by uvicorn on a free loopback port in a background
+    thread: real HTTP (or HTTPS with a certificate), and the app's real lifespan unless `lifespan="off"`."""
 
-    def __init__(self, app: object) -> None:
+    def __init__(
+        self,
+        app: object,
+        *,
+        lifespan: str = "on",
+        ssl_certfile: str | Path | None = None,
+        ssl_keyfile: str | Path | None = None,
+    ) -> None:
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if ssl_certfile else 'http'}://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", loop="asyncio"
-        )  # type: ignore[arg-type]
+            app,  # type: ignore[arg-type]
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan=lifespan,  # type: ignore[arg-type]
+            loop="asyncio",
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from tests.conftest import free_port
+from tests.conftest import LiveServer, free_port
 
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC)
 KEY = "notify-signing-key-0123456789"
@@ -84,35 +81,11 @@ def receiver_app(receiver: Receiver) -> Starlette:
     return Starlette(routes=[Route("/{path:path}", record, methods=["POST", "GET"])])
 
 
-class Serving:
-    """uvicorn on 127.0.0.1 in a background thread (optionally with TLS)."""
+class Serving(LiveServer):
+    """A test receiver on 127.0.0.1 (optionally TLS), without a lifespan."""
 
     def __init__(self, app: Starlette, *, ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
-        self.port = free_port()
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            lifespan="off",
-            ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Serving:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
+        super().__init__(app, lifespan="off", ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ import asyncio
 import ipaddress
 import os
 import socket
-import threading
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,14 +15,13 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from signwatch.export.sinks import Record, Sink, SinkError
-from tests.conftest import free_port
+from tests.conftest import LiveServer, free_port
 
 T = TypeVar("T")
 
@@ -175,36 +172,16 @@ def other_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     return make_pki(tmp_path_factory.mktemp("other-pki"))
 
 
-class Http:
-    """An ASGI app served by uvicorn on a free loopback port in a background thread, optionally over TLS."""
+class Http(LiveServer):
+    """An ASGI test receiver on a free loopback port, optionally over TLS, without a lifespan."""
 
     def __init__(self, app: Any, *, tls: Pki | None = None) -> None:
-        self.port = free_port()
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
+        super().__init__(
             app,
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
             lifespan="off",
-            ssl_certfile=str(tls.cert_file) if tls else None,
-            ssl_keyfile=str(tls.key_file) if tls else None,
+            ssl_certfile=tls.cert_file if tls else None,
+            ssl_keyfile=tls.key_file if tls else None,
         )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Http:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test receiver did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
 
 
 def unique(prefix: str) -> str:
