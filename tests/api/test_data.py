@@ -158,6 +158,19 @@ def test_tenant_scoped_token_sees_only_its_tenants(client: Client, store: SqlSto
 def test_openapi_is_served(client: Client) -> None:
     doc = client.get("/openapi.json").json()
     assert "/monitor/v2/data" in doc["paths"] and "/webhooks/atlas/{tenant}" in doc["paths"]
+    for path in (
+        "/monitor/v2/alert/rules",
+        "/monitor/v2/alert/rules/{rule_id}/backtest",
+        "/monitor/v2/alerts",
+        "/monitor/v2/alert/silences",
+        "/monitor/v2/export",
+        "/monitor/v2/export/jobs/{job_id}",
+        "/v1/organizations/{organizationId}/stream",
+        "/api/v2.0/datasets/monitor/stream",
+        "/oauth/token",
+        "/webhooks/docusign/{tenant}",
+    ):
+        assert path in doc["paths"], path
 
 
 def test_unknown_route_uses_the_error_shape(client: Client) -> None:
