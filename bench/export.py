@@ -17,8 +17,8 @@ One run, on one fresh store (SQLite in a temporary directory, or a fresh Postgre
    `seq`); json, ocsf, ecs, cef and csv pull the first `--subset` events (all of them when N is not larger).
    Reported: events/s, MB/s of response bodies, and NDJSON as a percentage of the dump's rows/s (goal
    >= 50 %). A thread samples the app process's RSS every 20 ms (psutil if installed, else
-   /proc/<pid>/status); the table gives RSS before the pull, after 10 % of it, at its end and the most seen
-   during it, plus the process's VmHWM (its lifetime peak) at the end, to show memory stays flat.
+   /proc/<pid>/status); the table gives RSS before the pull, after 10 % and 50 % of it, at its end and the
+   most seen during it, plus the process's VmHWM (its lifetime peak) at the end, to show memory stays flat.
 4. **Forwarder**: `signwatch.export.forward.Forwarder` (the code of `signwatch forward --once`), run in this
    process with the server stopped, from a checkpoint placed `--subset` events before the end of the log, in
    NDJSON, to (a) the machine's Redis (`redis://127.0.0.1:6379/0?stream=<unique key>`, XLEN checked, the key
@@ -27,7 +27,9 @@ One run, on one fresh store (SQLite in a temporary directory, or a fresh Postgre
    of 500 and 5,000 events. Each run must deliver exactly `--subset` events.
 
 The client and the server share the machine: on a small one the client's own CPU (body reads, `json` parsing)
-is part of the figure; the table gives the server's CPU use during each pull.
+is part of the figure; the table gives the server's CPU use during each pull, and for every measurement the
+CPUs that other processes took meanwhile (`others`, from /proc/stat less the measured processes): a run with
+more than 0.2 of them is flagged as disturbed, its figures are not comparable.
 
     .venv/bin/python bench/export.py                                  # 1,000,000 events on SQLite
     .venv/bin/python bench/export.py --quick                          # smoke run, well under a minute
@@ -446,6 +448,7 @@ class Pull:
     others: float  # CPUs taken by other processes than the server and this client
     rss_start: int
     rss_10: int
+    rss_50: int
     rss_end: int
     rss_max: int
     hwm_end: int
@@ -505,6 +508,7 @@ def pull(client: httpx.Client, base: str, fmt: str, wanted: int, app_pid: int, s
         others=cpu.others,
         rss_start=rss.samples[0][1],
         rss_10=rss.at(events // 10),
+        rss_50=rss.at(events // 2),
         rss_end=rss.samples[-1][1],
         rss_max=max(r for _, r in rss.samples),
         hwm_end=memory(app_pid)[1],
@@ -666,7 +670,7 @@ def section(r: Report, info: dict[str, str]) -> str:
         f"{r.subset:,} events of the log.",
         "",
         "| measurement | events | s | events/s | MB/s | % of limit | server CPU | others | server RSS MiB: "
-        "start / 10 % / end / max (VmHWM) |",
+        "start / 10 % / 50 % / end / max (VmHWM) |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     if r.dump:
@@ -680,7 +684,8 @@ def section(r: Report, info: dict[str, str]) -> str:
         lines.append(
             f"| HTTP export `format={p.format}` ({scope} {p.events:,}) | {p.events:,} | {p.seconds:.1f} "
             f"| {p.rate:,.0f} | {p.mbps:,.1f} | {share} | {p.server_cpu / p.seconds:.0%} | {p.others:.2f} "
-            f"| {mib(p.rss_start)} / {mib(p.rss_10)} / {mib(p.rss_end)} / {mib(p.rss_max)} ({mib(p.hwm_end)}) |"
+            f"| {mib(p.rss_start)} / {mib(p.rss_10)} / {mib(p.rss_50)} / {mib(p.rss_end)} / {mib(p.rss_max)} "
+            f"({mib(p.hwm_end)}) |"
         )
     for f in r.forwards:
         lines.append(
@@ -706,9 +711,10 @@ def section(r: Report, info: dict[str, str]) -> str:
         "`MB/s`: response bodies, MiB per second. `server CPU`: CPU time of the app process over the pull's wall "
         "time (100 % = one core busy). `others`: CPUs busy on average with anything but the measured processes "
         "(this client or forwarder, the server, the HEC receiver, redis-server; on PostgreSQL the database's own "
-        "backends count here too). RSS of the app process, sampled every 20 ms: before the pull, once 10 % of it "
-        "was in, at its end and the most seen during it; VmHWM is the process's lifetime peak. A forwarder run "
-        "includes reading the store, formatting, the sink's acknowledgement and the checkpoint commit per batch."
+        "backends count here too). RSS of the app process, sampled every 20 ms: before the pull, once 10 % and "
+        "50 % of it were in, at its end and the most seen during it; VmHWM is the process's lifetime peak. A "
+        "forwarder run includes reading the store, formatting, the sink's acknowledgement and the checkpoint commit "
+        "per batch."
     )
     return "\n".join(lines) + "\n"
 
@@ -764,7 +770,8 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
                 print(
                     f"export {fmt:<6} {result.events:>9,} events {result.seconds:6.1f} s {result.rate:>9,.0f}/s "
                     f"{result.mbps:6.1f} MB/s  server CPU {result.server_cpu / result.seconds:.0%}  RSS MiB "
-                    f"{mib(result.rss_start)} / {mib(result.rss_10)} / {mib(result.rss_end)} / {mib(result.rss_max)}  "
+                    f"{mib(result.rss_start)} / {mib(result.rss_10)} / {mib(result.rss_50)} / {mib(result.rss_end)} / "
+                    f"{mib(result.rss_max)}  "
                     f"others {result.others:.2f} CPUs",
                     flush=True,
                 )

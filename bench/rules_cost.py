@@ -15,10 +15,11 @@
    engine (large pages); then each default-pack rule is backtested over the 30 days, without and with evidence.
 
 Everything but the server runs in this process, on a fresh database per part (temp dir for SQLite; with
---db postgresql://.../NAME, databases NAME_rc_* are created and dropped). --quick shrinks every part for a
-smoke run (< 1 min); --profile DIR writes cProfile stats of the 50-rule streams and of the backtests.
+--db postgresql://.../NAME, databases NAME_rc_* are created, ANALYZEd after bulk loads, and dropped).
+--quick shrinks every part for a smoke run (< 1 min); --profile DIR writes cProfile stats of the 50-rule
+streams and of the backtests; --parts 1,3 runs only some parts; --keep DIR keeps the databases and serve.log.
 
-    .venv/bin/python bench/rules_cost.py [--quick] [--db URL] [--out FILE] [--profile DIR]
+    .venv/bin/python bench/rules_cost.py [--quick] [--db URL] [--out FILE] [--parts 1,2,3] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -194,11 +195,25 @@ def add_tenants(store: SqlStore, tenants: Sequence[SimTenant]) -> None:
 
 def store_events(store: SqlStore, events: Sequence[SimEvent], geo: GeoResolver, chunk: int = 5000) -> int:
     """Parse simulated deliveries as the webhook receiver does and append them, `chunk` per transaction."""
-    stored = 0
+    stored, analyzed = 0, 5000
     for k in range(0, len(events), chunk):
         parsed = [as_event(e, geo) for e in events[k : k + chunk]]
         stored += sum(o == "stored" for o in store.write_batch([WriteItem(None, e) for e in parsed]))
+        if stored >= 2 * analyzed:
+            analyze(store)
+            analyzed = stored
+    analyze(store)
     return stored
+
+
+def analyze(store: SqlStore) -> None:
+    """PostgreSQL only: refresh planner statistics, as autovacuum would as tables grow (the PostgreSQL this
+    bench was written on runs with autovacuum off; never-analyzed tables there get plans that slow a bulk load
+    down to ~100 events/s). SQLite is left as signwatch leaves it."""
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
 
 
 def as_event(e: SimEvent, geo: GeoResolver) -> Event:
@@ -212,7 +227,9 @@ def catch_up(store: SqlStore, page: int = 5000) -> tuple[int, float]:
     started = time.perf_counter()
     while (n := engine.cycle().folded) > 0:
         folded += n
-    return folded, time.perf_counter() - started
+    took = time.perf_counter() - started
+    analyze(store)
+    return folded, took
 
 
 # -- the 50 rules ------------------------------------------------------------------------------------------
@@ -717,7 +734,8 @@ def section(
     lines = ["## Rules engine cost", ""]
     lines.append(
         f"Machine: {info['nproc']} CPUs (`nproc`), {info['cpu']}; Python {info['python']}, SQLite "
-        f"{info['sqlite']}; database: {db}; code: {info['revision']} plus the working tree's changes."
+        f"{info['sqlite']}; database: {db}; code: {info['revision']} plus the working tree's changes; "
+        f"1-min load average {info['load']} (other work on the machine competes for the CPUs)."
     )
     lines += ["", f"Command: `{command}` ({'quick smoke run' if quick else 'full run'}, {runtime:.0f} s in all)", ""]
     if ev is not None:
@@ -816,7 +834,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
     with contextlib.ExitStack() as stack:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
@@ -829,7 +847,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lat = alert_latency(plan, dbs, workdir, say) if "2" in parts else None
         bt = backtests(plan, dbs, args.profile, say) if "3" in parts else None
     db = "SQLite (temp dir)" if dbs.kind == "sqlite" else "PostgreSQL"
-    report = section(ev, lat, bt, machine(), db, command, time.perf_counter() - started, args.quick)
+    info = {**machine(), "load": f"{load_before:.1f} at start, {os.getloadavg()[0]:.1f} at the end"}
+    report = section(ev, lat, bt, info, db, command, time.perf_counter() - started, args.quick)
     print(report)
     if args.out:
         args.out.write_text(report + "\n")

@@ -32,6 +32,7 @@ forward_app = typer.Typer(
 )
 principals_app = typer.Typer(help="Service principals: OAuth clients for SIEMs and integrations.", no_args_is_help=True)
 pull_app = typer.Typer(help="Pull other monitors' streams (estates that dual-run).", no_args_is_help=True)
+audit_app = typer.Typer(help="The monitor's own audit trail.", no_args_is_help=True)
 org_app = typer.Typer(help="The installation's organization.", no_args_is_help=True)
 rules_app = typer.Typer(help="Alert rules: the default pack, listing, backtests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -41,6 +42,7 @@ app.add_typer(poll_app, name="poll")
 app.add_typer(rules_app, name="rules")
 app.add_typer(forward_app, name="forward")
 app.add_typer(org_app, name="org")
+app.add_typer(audit_app, name="audit")
 app.add_typer(pull_app, name="pull")
 app.add_typer(principals_app, name="principals")
 
@@ -56,14 +58,36 @@ def _settings(db: str | None, **extra: object) -> Settings:
     return load_settings(db=db, **extra)
 
 
+_OPEN: list[SqlStore] = []
+
+
 def _store(settings: Settings) -> SqlStore:
+    """The store of a command, migrated; closed when the command ends (see `_main`)."""
     store = open_store(settings.db)
     store.upgrade()
+    _OPEN.append(store)
     return store
+
+
+def _close_stores() -> None:
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 def _box(settings: Settings) -> SecretBox:
     return load_box(settings.secret_key.get_secret_value() if settings.secret_key else None, settings.db)
+
+
+def _audit(store: SqlStore, action: str, target: str | None, *, tenant: str | None = None, **params: object) -> None:
+    """Record an operator's command in the audit trail (actor `cli:<user>`)."""
+    import getpass
+
+    from signwatch.audit import AuditRecord, clean
+    from signwatch.events import utcnow
+
+    actor = f"cli:{getpass.getuser()}"
+    record = AuditRecord(utcnow(), actor, action, tenant=tenant, target=target, params=clean(dict(params)))
+    store.append_audit([record])
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -73,9 +97,11 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
+    ctx.call_on_close(_close_stores)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -197,6 +223,48 @@ def tenants_set_hours(
     )
 
 
+@tenants_app.command("set-retention")
+def tenants_set_retention(
+    name: Annotated[str, typer.Argument(help="Tenant slug.")],
+    events_days: Annotated[int | None, typer.Option(help="Days events are kept.")] = None,
+    deliveries_days: Annotated[int | None, typer.Option(help="Days raw deliveries are kept.")] = None,
+    alerts_days: Annotated[int | None, typer.Option(help="Days alerts are kept.")] = None,
+    legal_hold: Annotated[
+        bool | None, typer.Option("--legal-hold/--no-legal-hold", help="Stop (or resume) purging this tenant.")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Set a tenant's retention (days; defaults in docs/operations.md) and legal hold."""
+    from signwatch.events import utcnow
+    from signwatch.retention import limits
+    from signwatch.store.base import RetentionRecord
+
+    settings = _settings(db)
+    store = _store(settings)
+    if store.get_tenant(name) is None:
+        raise _fail(f"no tenant {name!r}")
+    for value in (events_days, deliveries_days, alerts_days):
+        if value is not None and value < 1:
+            raise _fail("retention is at least one day")
+    kept = store.get_retention(name) or RetentionRecord(name)
+    record = RetentionRecord(
+        name,
+        events_days if events_days is not None else kept.events_days,
+        deliveries_days if deliveries_days is not None else kept.deliveries_days,
+        alerts_days if alerts_days is not None else kept.alerts_days,
+        legal_hold if legal_hold is not None else kept.legal_hold,
+    )
+    store.set_retention(record, utcnow())
+    lim = limits(settings, record)
+    _audit(store, "retention.set", name, tenant=name, events_days=lim.events_days,
+           deliveries_days=lim.deliveries_days, alerts_days=lim.alerts_days, legal_hold=lim.legal_hold)  # fmt: skip
+    hold = "ON (nothing is purged)" if lim.legal_hold else "off"
+    out.print(
+        f"tenant {name}: events {lim.events_days} d, deliveries {lim.deliveries_days} d, "
+        f"alerts {lim.alerts_days} d; legal hold {hold}"
+    )
+
+
 # -- tokens ------------------------------------------------------------------------------------------------
 @tokens_app.command("create")
 def tokens_create(
@@ -219,6 +287,7 @@ def tokens_create(
         if store.get_tenant(slug) is None:
             raise _fail(f"no tenant {slug!r}")
     record, secret = create_token(store, name, parsed, tenants)
+    _audit(store, "token.create", record.id, name=name, scopes=sorted(parsed), tenants=sorted(tenants or []))
     covered = ", ".join(sorted(tenants)) if tenants else "all"
     print(f"token {record.id} ({name}): scopes {', '.join(sorted(parsed))}; tenants {covered}")
     print(secret, flush=True)
@@ -249,9 +318,11 @@ def tokens_revoke(
     """Revoke a token at once."""
     from signwatch.events import utcnow
 
-    n = _store(_settings(db)).revoke_token(token, utcnow())
+    store = _store(_settings(db))
+    n = store.revoke_token(token, utcnow())
     if not n:
         raise _fail(f"no active token {token!r}")
+    _audit(store, "token.revoke", token, revoked=n)
     out.print(f"revoked {n} token(s)")
 
 
@@ -276,6 +347,7 @@ def principals_create(
         raise _fail(str(exc)) from exc
     except AlreadyExists as exc:
         raise _fail(f"a principal named {name!r} exists already") from exc
+    _audit(store, "principal.create", record.id, name=name, scopes=sorted(wanted), keys=len(keys))
     err.print(f"client id: {record.id}  (POST /oauth/token; client secret below, shown once)")
     print(record.id)
     print(secret)
@@ -301,10 +373,12 @@ def principals_disable(
     """Disable a principal and revoke every access token issued to it, at once."""
     from signwatch.events import utcnow
 
+    store = _store(_settings(db))
     try:
-        revoked = _store(_settings(db)).disable_principal(principal, utcnow())
+        revoked = store.disable_principal(principal, utcnow())
     except NotFound as exc:
         raise _fail(f"no principal {principal!r}") from exc
+    _audit(store, "principal.disable", principal, tokens_revoked=revoked)
     out.print(f"disabled {principal}; {revoked} access token(s) revoked")
 
 
@@ -510,6 +584,7 @@ def rules_install_defaults(
         raise _fail(f"no tenant {tenant!r}")
     for record, what in install_defaults(store, tenant=tenant, active=active, now=utcnow()):
         out.print(f"{what} {record.id}  {record.name}  ({record.spec['mode']})")
+    _audit(store, "rule.install_defaults", None, tenant=tenant, active=active)
 
 
 @rules_app.command("signing-key")
@@ -658,6 +733,19 @@ def pull_docusign_monitor(
         f"{report.pages} page(s), {report.rows} row(s): {report.stored} stored, {report.duplicates} already there, "
         f"{report.skipped} skipped; cursor {report.cursor}"
     )
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Check the audit trail's hash chain; exit 1 at the first altered, inserted or deleted record."""
+    from signwatch.audit import verify
+
+    store = _store(_settings(db))
+    verdict = verify(r for page in store.iter_audit() for r in page)
+    if not verdict.ok:
+        out.print(f"[red]broken[/red] at record {verdict.broken_at}: {verdict.reason} ({verdict.records} read)")
+        raise typer.Exit(1)
+    out.print(f"ok: {verdict.records} record(s), chain intact; head {verdict.head}")
 
 
 @org_app.command("id")

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     oauth_token_ttl_seconds: int = Field(
         3600, gt=0, le=86400, description="Lifetime of access tokens from POST /oauth/token."
     )
+    retention_events_days: int = Field(400, gt=0, description="Days events are kept (unless a tenant says otherwise).")
+    retention_deliveries_days: int = Field(90, gt=0, description="Days raw deliveries are kept for replay.")
+    retention_alerts_days: int = Field(730, gt=0, description="Days alerts are kept.")
+    retention_interval_seconds: float = Field(3600.0, gt=0, description="How often the purge job runs in `serve`.")
     export_dir: Path | None = Field(
         None, description="Where export jobs write their files; default: `exports/` beside the SQLite database."
     )

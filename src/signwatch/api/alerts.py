@@ -60,6 +60,7 @@ async def list_alerts(
     except cursors.BadCursor as exc:
         raise ApiError(400, str(exc), field="cursor") from exc
     alerts, more = await run_in_threadpool(services(request).store.list_alerts, caller.scope, flt, after, n)
+    request.state.audit_count = len(alerts)
     end = alerts[-1].seq if alerts and alerts[-1].seq is not None else after
     return ORJSONResponse({"data": [wire(a) for a in alerts], "endCursor": cursors.encode(end), "hasMore": more})
 

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import alerts, data, errors, export, monitor_compat, oauth, rules, system, webhooks
+from signwatch.api import alerts, audit, data, errors, export, monitor_compat, oauth, rules, system, webhooks
+from signwatch.api.auditing import AuditMiddleware
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
 from signwatch.config import Settings
@@ -77,7 +78,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
             for task in [*pollers, *background]:
                 task.cancel()
             await asyncio.gather(*pollers, *background, return_exceptions=True)
-            for lease in ("rules-engine", "notifier", "exporter"):
+            for lease in ("rules-engine", "notifier", "exporter", "retention"):
                 store.release_lease(lease)
             await committer.stop()
             if svc.http is not None:
@@ -99,6 +100,8 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(export.router)
     app.include_router(monitor_compat.router)
     app.include_router(oauth.router)
+    app.include_router(audit.router)
+    app.add_middleware(AuditMiddleware, store=store)
     return app
 
 
@@ -132,7 +135,12 @@ def _start_handover(svc: Services, box: SecretBox) -> list[asyncio.Task[None]]:
     svc.export_key = kept_secret(svc.store, box, "export_url_key").encode()
     svc.export_dir = export_dir(settings)
     svc.exporter = Exporter(svc.store, svc.export_dir)
-    tasks = [asyncio.create_task(svc.exporter.run(), name="exporter")]
+    from signwatch.retention import RetentionJob
+
+    tasks = [
+        asyncio.create_task(svc.exporter.run(), name="exporter"),
+        asyncio.create_task(RetentionJob(svc.store, settings).run(), name="retention"),
+    ]
     key = notify_settings(settings, svc.store, box).signing_key  # HTTPS sinks sign like alert webhooks
     for config in settings.forwarders:
         forwarder = Forwarder(svc.store, box, config, signing_key=key)

@@ -100,6 +100,7 @@ async def data(
         raise ApiError(400, str(exc), field="cursor") from exc
     store = services(request).store
     page = await run_in_threadpool(store.read_events, caller.scope, after, n, flt)
+    request.state.audit_count = len(page.events)
     body: dict[str, Any] = {
         "data": [e.to_wire() for e in page.events],
         "endCursor": cursors.encode(page.last_seq),

@@ -64,6 +64,7 @@ def require(scope: str, *alternatives: str) -> Callable[[Request], Any]:
             raise ApiError(401, "the bearer token is unknown or revoked", headers=UNAUTHORIZED)
         if not any(caller.has(s) for s in (scope, *alternatives)):
             raise ApiError(403, f"the token lacks the {scope} scope", code="insufficient_scope")
+        request.state.caller = caller  # the audit trail records who made the call (api/auditing.py)
         return caller
 
     check.__name__ = f"require_{scope.replace(':', '_')}"

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
@@ -40,7 +41,12 @@ async def export_page(
     format: Annotated[str, Query(description="json, ndjson, csv, ocsf, ecs, cef")] = "json",
     tenant: Annotated[str | None, Query(description="Tenant slug(s) within the token's tenants")] = None,
     type: Annotated[str | None, Query(description="Event type(s), comma-separated")] = None,
+    stream: Annotated[str, Query(description="events, or audit (the monitor's own trail; scope admin)")] = "events",
 ) -> Response:
+    if stream == "audit":
+        return await _audit_page(request, caller, cursor, limit, format)
+    if stream != "events":
+        raise ApiError(400, "stream must be events or audit", field="stream")
     try:
         fmt = get_format(format)
     except ValueError as exc:
@@ -52,6 +58,7 @@ async def export_page(
     except cursors.BadCursor as exc:
         raise ApiError(400, str(exc), field="cursor") from exc
     page = await run_in_threadpool(services(request).store.read_events, caller.scope, after, n, flt)
+    request.state.audit_count = len(page.events)
     end = cursors.encode(page.last_seq)
     if format == "json":
         body = {"data": [e.to_wire() for e in page.events], "endCursor": end, "hasMore": page.has_more}
@@ -68,6 +75,28 @@ async def export_page(
     }
     content = b"".join(line + b"\n" for line in lines)
     return Response(content, media_type=fmt.content_type, headers=headers)
+
+
+async def _audit_page(request: Request, caller: Caller, cursor: str | None, limit: str | None, format: str) -> Response:
+    """The audit trail through the export API (`stream=audit`): json pages or ndjson lines, same cursors."""
+    if not caller.has("admin"):
+        raise ApiError(403, "exporting the audit trail needs the admin scope", code="insufficient_scope")
+    if format not in ("json", "ndjson"):
+        raise ApiError(400, "the audit trail exports as json or ndjson", field="format")
+    n = parse_limit(limit)
+    try:
+        after = cursors.decode(cursor)
+    except cursors.BadCursor as exc:
+        raise ApiError(400, str(exc), field="cursor") from exc
+    page = await run_in_threadpool(services(request).store.read_audit, after, n + 1, caller.scope.tenants)
+    more, page = len(page) > n, page[:n]
+    request.state.audit_count = len(page)
+    end = cursors.encode(page[-1].seq if page and page[-1].seq else after)
+    if format == "json":
+        return ORJSONResponse({"data": [r.wire() for r in page], "endCursor": end, "hasMore": more})
+    headers = {"X-Signwatch-End-Cursor": end, "X-Signwatch-Has-More": "true" if more else "false"}
+    content = b"".join(orjson.dumps(r.wire()) + b"\n" for r in page)
+    return Response(content, media_type="application/x-ndjson", headers=headers)
 
 
 @router.post("/jobs", status_code=202, summary="Export an event-time range to a file")

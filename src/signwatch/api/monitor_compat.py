@@ -79,6 +79,7 @@ async def _stream(
             raise ApiError(400, "cursor must be an ISO datetime or a previous endCursor", field="cursor") from exc
         after = await run_in_threadpool(store.seq_before, since)
     page = await run_in_threadpool(store.read_events, caller.scope, after, n, EventFilter())
+    request.state.audit_count = len(page.events)
     if not page.events and cursor:
         return cursor, []
     return cursors.encode(page.last_seq), [monitor_row(e, organization_id=org) for e in page.events]

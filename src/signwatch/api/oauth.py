@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from signwatch.api.deps import services
+from signwatch.audit import AuditRecord
 from signwatch.auth.principals import issue_access_token
 from signwatch.auth.tokens import SCOPES, hash_token
 from signwatch.events import utcnow
@@ -50,9 +51,18 @@ async def token(request: Request) -> Response:
         fields = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
         principal, scopes = await run_in_threadpool(_grant, request, fields)
         ttl = timedelta(seconds=services(request).settings.oauth_token_ttl_seconds)
-        _, secret = await run_in_threadpool(
+        issued, secret = await run_in_threadpool(
             issue_access_token, services(request).store, principal, scopes, ttl, utcnow()
         )
+        record = AuditRecord(
+            at=utcnow(),
+            actor=principal.name,
+            actor_id=principal.id,
+            action="oauth.token",
+            target=issued.id,
+            params={"grant_type": fields.get("grant_type"), "scope": " ".join(sorted(scopes))},
+        )
+        await run_in_threadpool(services(request).store.append_audit, [record])
     except OAuthError as exc:
         headers = {"WWW-Authenticate": 'Basic realm="signwatch"'} if exc.status == 401 else {}
         refusal = {"error": exc.error, "error_description": exc.description}

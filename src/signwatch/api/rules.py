@@ -138,6 +138,7 @@ async def backtest_rule(
     except RuleError as exc:  # stored by an older version; fix it with PUT
         raise _invalid(exc) from None
     alerts = await _backtest(request, rule, spec, start, end, caller, evidence=True)
+    request.state.audit_count = len(alerts)
     return ORJSONResponse(
         {
             "ruleId": rule.id,

@@ -289,3 +289,34 @@ principals = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("disabled_us", BigInteger),
 )
+
+# -- governance (issue: govern the monitor) -----------------------------------------------------------------
+# The monitor's own audit trail: append-only, each record carrying the hash of the previous (a chain).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),  # token or principal name, or cli:<user>
+    Column("actor_id", String(40)),
+    Column("action", String(100), nullable=False),
+    Column("tenant", String(64)),
+    Column("target", String(200)),
+    Column("params", Text, nullable=False),  # JSON
+    Column("result_count", BigInteger),
+    Column("status", Integer, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Per-tenant retention (days) and legal hold; a tenant without a row keeps the documented defaults.
+retention = Table(
+    "retention",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("events_days", Integer),
+    Column("deliveries_days", Integer),
+    Column("alerts_days", Integer),
+    Column("legal_hold", Boolean, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)

@@ -49,6 +49,7 @@ from signwatch.events import (
 )
 from signwatch.store import schema as t
 from signwatch.store.alerts_sql import AlertSql
+from signwatch.store.audit_sql import AuditSql
 from signwatch.store.base import (
     AlreadyExists,
     DeliveryRecord,
@@ -132,7 +133,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore(RollupSql, AlertSql, ExportSql):
+class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
