@@ -132,3 +132,20 @@ def test_tokens_stop_working_when_the_principal_is_disabled_or_they_expire(
                 t.tokens.update().values(expires_us=int((datetime.now(UTC) - timedelta(seconds=1)).timestamp() * 1e6))
             )
     assert client.get("/monitor/v2/data", headers=auth).status_code == 401
+
+
+def test_failed_authentication_is_throttled(client: Client, store: SqlStore) -> None:
+    principal, _ = create_principal(store, "target", frozenset({"monitor:read"}), None)
+    for _ in range(20):
+        bad = client.post(
+            "/oauth/token", data={"grant_type": "client_credentials", "client_id": principal.id, "client_secret": "x"}
+        )
+        assert bad.status_code == 401
+    throttled = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": principal.id, "client_secret": "x"}
+    )
+    assert throttled.status_code == 429 and "retry-after" in throttled.headers
+    for _ in range(20):
+        assert client.get("/monitor/v2/data", headers={"Authorization": "Bearer swt_guess"}).status_code in (401, 429)
+    blocked = client.get("/monitor/v2/data", headers={"Authorization": "Bearer swt_guess"})
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import httpx
 from fastapi import Request
 
 from signwatch.api.errors import ApiError
+from signwatch.auth.limiter import FailureLimiter
 from signwatch.auth.tokens import Caller, authenticate
 from signwatch.config import Settings
 from signwatch.export.jobs import Exporter
@@ -40,6 +41,7 @@ class Services:
     exporter: Exporter | None = None
     export_key: bytes = b""
     export_dir: Path = Path("exports")
+    limiter: FailureLimiter = field(default_factory=FailureLimiter)
 
 
 def services(request: Request) -> Services:
@@ -59,8 +61,14 @@ def require(scope: str, *alternatives: str) -> Callable[[Request], Any]:
         kind, _, token = header.partition(" ")
         if kind.lower() != "bearer" or not token.strip():
             raise ApiError(401, "a bearer token is required", headers=UNAUTHORIZED)
-        caller = authenticate(services(request).store, token.strip())
+        svc = services(request)
+        source = f"ip:{request.client.host if request.client else '-'}"
+        wait = svc.limiter.retry_after(source)
+        if wait is not None:
+            raise ApiError(429, "too many failed authentications; retry later", headers={"Retry-After": str(wait)})
+        caller = authenticate(svc.store, token.strip())
         if caller is None:
+            svc.limiter.failed(source)
             raise ApiError(401, "the bearer token is unknown or revoked", headers=UNAUTHORIZED)
         if not any(caller.has(s) for s in (scope, *alternatives)):
             raise ApiError(403, f"the token lacks the {scope} scope", code="insufficient_scope")

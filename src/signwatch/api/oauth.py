@@ -65,6 +65,8 @@ async def token(request: Request) -> Response:
         await run_in_threadpool(services(request).store.append_audit, [record])
     except OAuthError as exc:
         headers = {"WWW-Authenticate": 'Basic realm="signwatch"'} if exc.status == 401 else {}
+        if exc.status == 429:
+            headers["Retry-After"] = str(int(services(request).limiter.window))
         refusal = {"error": exc.error, "error_description": exc.description}
         return JSONResponse(refusal, status_code=exc.status, headers={**headers, "Cache-Control": "no-store"})
     body: dict[str, Any] = {
@@ -77,6 +79,22 @@ async def token(request: Request) -> Response:
 
 
 def _grant(request: Request, form: dict[str, str]) -> tuple[PrincipalRecord, frozenset[str]]:
+    limiter = services(request).limiter
+    keys = [f"ip:{request.client.host if request.client else '-'}"]
+    if form.get("client_id"):
+        keys.append(f"client:{form['client_id']}")
+    wait = limiter.retry_after(*keys)
+    if wait is not None:
+        raise OAuthError("invalid_request", f"too many failed attempts; retry in {wait} s", 429)
+    try:
+        return _grant_checked(request, form)
+    except OAuthError as exc:
+        if exc.error in ("invalid_client", "invalid_grant"):
+            limiter.failed(*keys)
+        raise
+
+
+def _grant_checked(request: Request, form: dict[str, str]) -> tuple[PrincipalRecord, frozenset[str]]:
     grant = form.get("grant_type")
     if grant == "client_credentials":
         principal = _client(request, form)
