@@ -646,7 +646,18 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "versions": ", ".join(versions),
+        "revision": revision(),
     }
+
+
+def revision() -> str:
+    """The commit of the code measured, and whether src/ had uncommitted changes (read-only git calls)."""
+    git = ["git", "-C", str(ROOT)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run([*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True, check=False)
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + (" + uncommitted changes in src/" if dirty.stdout.strip() else "")
 
 
 def mib(n: int) -> str:
@@ -662,7 +673,8 @@ def section(r: Report, info: dict[str, str]) -> str:
         "",
         f"Run {r.started:%Y-%m-%d %H:%M} UTC: `{r.command}`, {r.total_seconds:,.0f} s in all. Machine: "
         f"{info['nproc']} CPUs ({info['cpu']}), Linux {info['kernel']}, Python {info['python']}, SQLite "
-        f"{info['sqlite']}; {info['versions']}. Store: {store}; server: `signwatch serve --server {r.server}`.",
+        f"{info['sqlite']}; {info['versions']}; code at {info['revision']}. Store: {store}; server: "
+        f"`signwatch serve --server {r.server}`.",
         "",
         f"{r.events:,} events (3 tenants, 10 types, actor, IPv4/IPv6, geo, user agent, 5 attributes; "
         f"{r.record_bytes:,.0f} bytes per NDJSON record) loaded with `write_batch` in chunks of {LOAD_CHUNK:,} at "

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import alerts, audit, data, errors, export, monitor_compat, oauth, rules, system, webhooks
+from signwatch.api import alerts, audit, data, errors, export, monitor_compat, oauth, rules, scim, system, webhooks
 from signwatch.api.auditing import AuditMiddleware
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
@@ -101,6 +101,7 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(monitor_compat.router)
     app.include_router(oauth.router)
     app.include_router(audit.router)
+    app.include_router(scim.router)
     app.add_middleware(AuditMiddleware, store=store)
     return app
 

@@ -37,8 +37,12 @@ def create_token(
     scopes: frozenset[str],
     tenants: frozenset[str] | None,
     at: datetime | None = None,
+    user_id: str | None = None,
 ) -> tuple[TokenRecord, str]:
-    """Create and store a token; return its record and the secret (never stored, shown once)."""
+    """Create and store a token; return its record and the secret (never stored, shown once).
+
+    A personal token names its SCIM user (`user_id`): offboarding that user revokes it.
+    """
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = TokenRecord(
         id="tok_" + secrets.token_hex(8),
@@ -47,6 +51,7 @@ def create_token(
         scopes=scopes,
         tenants=tenants,
         created_at=at or utcnow(),
+        user_id=user_id,
     )
     store.add_token(record)
     return record, secret

@@ -135,6 +135,13 @@ class RuleEngine:
         fired: list[AlertRecord] = []
         resolved: list[AlertRecord] = []
         count = 0
+        # every rule's recent alerts in one query (not one per rule and tenant)
+        active = [spec for _, spec in rules if spec.enabled]
+        base = since if since is not None else frontier - max([s.window for s in active] + [60])
+        earliest = min([base, *touched.first.values()]) - max([s.cooldown_minutes for s in active] + [0]) - 1
+        kept: dict[tuple[str, str], list[AlertRecord]] = {}
+        for alert in self.store.alerts_since(from_us(earliest * MINUTE_US)) if active else ():
+            kept.setdefault((alert.rule_id, alert.tenant), []).append(alert)
         for record, spec in rules:
             if not spec.enabled:
                 continue
@@ -152,8 +159,12 @@ class RuleEngine:
                 if start >= end:
                     continue
                 count += 1
+                since_dt = from_us((start - spec.cooldown_minutes - 1) * MINUTE_US)
+                recent = [
+                    a for a in kept.get((record.id, slug), []) if a.resolved_at is None or a.resolved_at >= since_dt
+                ]
                 self._reconcile(record, spec, slug, run(self.store, record.id, spec, tenant, start, end),
-                                start, end, silences, now, out, fired, resolved)  # fmt: skip
+                                recent, start, end, silences, now, out, fired, resolved)  # fmt: skip
         return out, (count, fired, resolved)
 
     def _reconcile(
@@ -162,6 +173,7 @@ class RuleEngine:
         spec: RuleSpec,
         tenant: str,
         computed: list[AlertRecord],
+        kept: list[AlertRecord],
         start: int,
         end: int,
         silences: list[SilenceRecord],
@@ -170,8 +182,6 @@ class RuleEngine:
         fired: list[AlertRecord],
         resolved: list[AlertRecord],
     ) -> None:
-        since = from_us((start - spec.cooldown_minutes - 1) * MINUTE_US)
-        kept = self.store.alerts_of_rule(record.id, tenant, since)
         result = reconcile(computed, kept, start, end, spec.cooldown_minutes)
         for alert in result.inserts:
             alert, samples = with_evidence(self.store, spec, alert)

@@ -78,6 +78,13 @@ class AlertSql:
         with self.engine.connect() as conn:
             return [_alert(r) for r in conn.execute(q.order_by(c.fired_us))]
 
+    def alerts_since(self, since: datetime) -> list[AlertRecord]:
+        """Every alert still open or resolved after `since` (one query per engine cycle, for every rule)."""
+        c = t.alerts.c
+        q = select(t.alerts).where((c.resolved_us.is_(None)) | (c.resolved_us >= to_us(since)))
+        with self.engine.connect() as conn:
+            return [_alert(r) for r in conn.execute(q.order_by(c.fired_us))]
+
     def open_alerts_of_rule(self, rule_id: str) -> list[AlertRecord]:
         c = t.alerts.c
         q = select(t.alerts).where(c.rule_id == rule_id, c.state.in_(("open", "acknowledged")))

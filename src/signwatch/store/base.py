@@ -62,6 +62,7 @@ class TokenRecord:
     revoked_at: datetime | None = None
     expires_at: datetime | None = None
     principal_id: str | None = None
+    user_id: str | None = None  # the SCIM user a personal token belongs to (offboarding revokes it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +294,39 @@ class RetentionRecord:
     legal_hold: bool = False
 
 
+class StaleVersion(Exception):
+    """A conditional write (If-Match) found the record changed since the version the caller read."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScimUserRecord:
+    """A provisioned person (SCIM User). `attributes` holds the validated resource's other attributes
+    (name, emails, displayName…) as JSON; `groups` (id, displayName) is filled on reads."""
+
+    id: str
+    user_name: str
+    active: bool
+    external_id: str | None
+    attributes: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    groups: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScimGroupRecord:
+    """A provisioned group (SCIM Group); `members` are SCIM user ids."""
+
+    id: str
+    display_name: str
+    external_id: str | None
+    members: tuple[str, ...]
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+
 class Store(Protocol):
     """Everything signwatch keeps. Implemented once in SQL (`SqlStore`) for SQLite and PostgreSQL."""
 
@@ -410,6 +444,7 @@ class Store(Protocol):
     # alerts, silences, notifications
     def alerts_of_rule(self, rule_id: str, tenant: str, since: datetime) -> list[AlertRecord]: ...
     def open_alerts_of_rule(self, rule_id: str) -> list[AlertRecord]: ...
+    def alerts_since(self, since: datetime) -> list[AlertRecord]: ...
     def apply_alert_changes(self, changes: AlertChanges) -> None: ...
     def list_alerts(
         self, scope: Scope, flt: AlertFilter, after_seq: int, limit: int
@@ -426,3 +461,15 @@ class Store(Protocol):
     def mark_notification(
         self, notification_id: str, state: str, attempts: int, next_at: datetime, error: str | None
     ) -> None: ...
+
+    # SCIM identities (offboarding: deactivation, deletion or losing the last group revokes the user's tokens)
+    def add_scim_user(self, record: ScimUserRecord) -> None: ...
+    def get_scim_user(self, user_id: str) -> ScimUserRecord | None: ...
+    def list_scim_users(self, user_name: str | None = None) -> list[ScimUserRecord]: ...
+    def put_scim_user(self, record: ScimUserRecord, if_version: int | None = None) -> int: ...
+    def delete_scim_user(self, user_id: str, at: datetime) -> int: ...
+    def add_scim_group(self, record: ScimGroupRecord) -> None: ...
+    def get_scim_group(self, group_id: str) -> ScimGroupRecord | None: ...
+    def list_scim_groups(self) -> list[ScimGroupRecord]: ...
+    def put_scim_group(self, record: ScimGroupRecord, if_version: int | None = None) -> int: ...
+    def delete_scim_group(self, group_id: str, at: datetime) -> int: ...

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from signwatch.events import Event, from_us, to_us
 from signwatch.store import schema as t
@@ -143,16 +143,16 @@ class RollupSql:
             rows = self._counts_from_events(tenant, types, group, start_minute, end_minute, flt)
         else:
             c = t.rollups.c
-            q = select(c.type, c.key, c.minute, c.n).where(
-                c.tenant == tenant,
-                c.dim == DIMS[group],
-                c.minute >= start_minute,
-                c.minute < end_minute,
-            )
+            where = [c.tenant == tenant, c.dim == DIMS[group], c.minute >= start_minute, c.minute < end_minute]
             if types:
-                q = q.where(c.type.in_(list(types)))
+                where.append(c.type.in_(list(types)))
+            if per_hour:  # summed by the database: 60 times fewer rows for the 4-week baselines
+                hour = (c.minute // 60).label("hour")
+                q = select(c.type, c.key, hour, func.sum(c.n)).where(*where).group_by(c.type, c.key, hour)
+            else:
+                q = select(c.type, c.key, c.minute, c.n).where(*where)
             with self.engine.connect() as conn:
-                rows = [(r[0], r[1], r[2], r[3]) for r in conn.execute(q)]
+                rows = [(r[0], r[1], int(r[2]) * (60 if per_hour else 1), int(r[3])) for r in conn.execute(q)]
         for type_, key, minute, n in rows:
             slot = minute // 60 if per_hour else minute
             bucket = out.setdefault((type_ if types else "*", key if group != "tenant" else tenant), {})

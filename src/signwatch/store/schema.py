@@ -49,6 +49,8 @@ tokens = Table(
     Column("revoked_us", BigInteger),
     Column("expires_us", BigInteger),  # OAuth access tokens are short-lived
     Column("principal_id", String(40)),  # the service principal an access token was issued to
+    Column("user_id", String(40)),  # the SCIM user a personal token belongs to (offboarding revokes it)
+    Index("ix_tokens_user", "user_id"),
 )
 
 deliveries = Table(
@@ -319,4 +321,38 @@ retention = Table(
     Column("alerts_days", Integer),
     Column("legal_hold", Boolean, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
+)
+
+# -- identity (SCIM 2.0 provisioning, docs/scim.md) -----------------------------------------------------------
+scim_users = Table(
+    "scim_users",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("user_name", String(256), nullable=False),
+    Column("user_name_key", String(256), nullable=False, unique=True),  # lower-cased: userName is caseExact=false
+    Column("external_id", String(256)),
+    Column("active", Boolean, nullable=False),
+    Column("attributes", Text, nullable=False),  # JSON: name, displayName, emails, …
+    Column("version", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+scim_groups = Table(
+    "scim_groups",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("display_name", String(256), nullable=False),
+    Column("external_id", String(256)),
+    Column("version", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+scim_members = Table(
+    "scim_members",
+    metadata,
+    Column("group_id", String(40), primary_key=True),
+    Column("user_id", String(40), primary_key=True),
+    Index("ix_scim_members_user", "user_id"),
 )

@@ -65,6 +65,7 @@ from signwatch.store.base import (
     WriteOutcome,
 )
 from signwatch.store.exports_sql import ExportSql
+from signwatch.store.identity_sql import IdentitySql
 from signwatch.store.rollups_sql import RollupSql
 
 LEASE_SPACE = 0x5157  # pg_try_advisory_lock(space, key) namespace of process leases
@@ -133,7 +134,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql):
+class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
@@ -320,6 +321,7 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql):
                     revoked_us=_us(record.revoked_at),
                     expires_us=_us(record.expires_at),
                     principal_id=record.principal_id,
+                    user_id=record.user_id,
                 )
             )
 
@@ -712,6 +714,7 @@ def _token(row: Any) -> TokenRecord:
         revoked_at=_at(row.revoked_us),
         expires_at=_at(row.expires_us),
         principal_id=row.principal_id,
+        user_id=row.user_id,
     )
 
 

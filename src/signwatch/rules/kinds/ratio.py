@@ -28,13 +28,17 @@ def first_minute(rule: RuleSpec, ctx: Context) -> int:
 
 def evaluate(rule: RuleSpec, ctx: Context, data: Input) -> Findings:
     first = first_minute(rule, ctx)
-    mask = ctx.counted(rule, first, ctx.end)
     width = rule.window
+    min_count = int(rule.param("min_count"))
+    # a group whose numerator never reaches minCount within the range's windows cannot fire: skip it before
+    # building its baseline (most groups, most cycles); the schedule only ever lowers counts
+    window_first = ctx.start - width + 1
+    live = {g: c for g, c in data.numerator.items() if sum(n for m, n in c.items() if m >= window_first) >= min_count}
+    mask = ctx.counted(rule, first, ctx.end) if live else None
     base_width = int(rule.param("baseline_days")) * 1440
     factor = float(rule.param("factor"))
-    min_count = int(rule.param("min_count"))
     out: Findings = {}
-    for group, num_counts in data.numerator.items():
+    for group, num_counts in live.items():
         num = prefix(dense(num_counts, first, ctx.end, mask))
         den = prefix(dense(data.denominator.get(group, {}), first, ctx.end, mask))
         points = []

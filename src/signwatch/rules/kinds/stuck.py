@@ -11,7 +11,7 @@ envelopes' milestones, so a backtest sees what live saw.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from dataclasses import dataclass
 
 from signwatch.rules.engine import Context, Findings, Point
@@ -61,16 +61,40 @@ def evaluate(rule: RuleSpec, ctx: Context, data: Input) -> Findings:
     window = rule.window_minutes
     out: Findings = {}
     for group, spans in data.spans.items():
-        edges = sorted(
-            {max(s.sent + sla, ctx.start) for s in spans if s.sent + sla < ctx.end}
-            | {s.done for s in spans if s.done is not None and ctx.start < s.done < ctx.end}
-        )
+        # sweep the minutes at which the overdue set changes, keeping it as a sorted list of send minutes
+        changes: dict[int, list[tuple[int, int]]] = {}
+        for s in spans:
+            due = s.sent + sla
+            if due >= ctx.end or (s.done is not None and s.done <= max(due, ctx.start)):
+                continue
+            changes.setdefault(max(due, ctx.start), []).append((+1, s.sent))
+            if s.done is not None and s.done < ctx.end:
+                changes.setdefault(s.done, []).append((-1, s.sent))
+        overdue: list[int] = []
+        edges = sorted(changes)
         points: list[Point] = []
         for k, edge in enumerate(edges):
-            stop = edges[k + 1] if k + 1 < len(edges) else ctx.end
-            level = len(densest(overdue(spans, sla, edge), window))
+            for sign, sent in changes[edge]:
+                if sign > 0:
+                    insort(overdue, sent)
+                else:
+                    overdue.pop(bisect_left(overdue, sent))
+            if len(overdue) < limit:
+                continue
+            level = len(overdue) if window is None else _densest_count(overdue, window)
             if level >= limit:
-                points.extend(Point(m, float(level), threshold=limit) for m in range(edge, stop))
+                stop = edges[k + 1] if k + 1 < len(edges) else ctx.end
+                points.extend(Point(m, float(level), threshold=limit) for m in range(edge, min(stop, ctx.end)))
         if points:
             out[group] = points
     return out
+
+
+def _densest_count(sent: list[int], window: int) -> int:
+    """The most of the sorted send minutes `sent` within `window` minutes of each other (two pointers)."""
+    best, lo = 0, 0
+    for hi, minute in enumerate(sent):
+        while minute - sent[lo] >= window:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best

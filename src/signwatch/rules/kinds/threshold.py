@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signwatch.rules.engine import Context, Findings, Point
-from signwatch.rules.kinds.series import dense, prefix, window_sum
 from signwatch.rules.spec import RuleSpec
 
 
@@ -25,19 +24,28 @@ def first_minute(rule: RuleSpec, ctx: Context) -> int:
 
 def evaluate(rule: RuleSpec, ctx: Context, data: Input) -> Findings:
     first = first_minute(rule, ctx)
-    mask = ctx.counted(rule, first, ctx.end)
+    mask = ctx.counted(rule, first, ctx.end) if data.counts else None
     limit = float(rule.param("threshold"))
+    width = rule.window
     out: Findings = {}
     for group, counts in data.counts.items():
-        pre = prefix(dense(counts, first, ctx.end, mask))
-        points = []
-        for m in range(ctx.start, ctx.end):
-            i = m - first
-            if mask is not None and not mask[i]:
+        # the window's count only changes where an event enters it (its minute) or leaves it (a window later)
+        delta: dict[int, int] = {}
+        for minute, n in counts.items():
+            if first <= minute < ctx.end and (mask is None or mask[minute - first]):
+                delta[minute] = delta.get(minute, 0) + n
+                delta[minute + width] = delta.get(minute + width, 0) - n
+        edges = sorted(delta)
+        points: list[Point] = []
+        level = 0
+        for k, edge in enumerate(edges):
+            level += delta[edge]
+            if level < limit:
                 continue
-            n = window_sum(pre, i, rule.window)
-            if n >= limit:
-                points.append(Point(m, float(n), threshold=limit))
+            stop = min(edges[k + 1] if k + 1 < len(edges) else ctx.end, ctx.end)
+            for m in range(max(edge, ctx.start), stop):
+                if mask is None or mask[m - first]:
+                    points.append(Point(m, float(level), threshold=limit))
         if points:
             out[group] = points
     return out
