@@ -681,8 +681,8 @@ def section(r: Report, info: dict[str, str]) -> str:
         f"{r.events / r.load_seconds:,.0f} events/s. Pages of {PAGE:,}; forwarders in NDJSON over the last "
         f"{r.subset:,} events of the log.",
         "",
-        "| measurement | events | s | events/s | MB/s | % of limit | server CPU | others | server RSS MiB: "
-        "start / 10 % / 50 % / end / max (VmHWM) |",
+        "| measurement | events | s | events/s | MB/s | % of limit | server CPU: busy, µs/event | others "
+        "| server RSS MiB: start / 10 % / 50 % / end / max (VmHWM) |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     if r.dump:
@@ -695,7 +695,8 @@ def section(r: Report, info: dict[str, str]) -> str:
         scope = "all" if p.events >= r.events else "first"
         lines.append(
             f"| HTTP export `format={p.format}` ({scope} {p.events:,}) | {p.events:,} | {p.seconds:.1f} "
-            f"| {p.rate:,.0f} | {p.mbps:,.1f} | {share} | {p.server_cpu / p.seconds:.0%} | {p.others:.2f} "
+            f"| {p.rate:,.0f} | {p.mbps:,.1f} | {share} "
+            f"| {p.server_cpu / p.seconds:.0%}, {p.server_cpu / p.events * 1e6:.0f} | {p.others:.2f} "
             f"| {mib(p.rss_start)} / {mib(p.rss_10)} / {mib(p.rss_50)} / {mib(p.rss_end)} / {mib(p.rss_max)} "
             f"({mib(p.hwm_end)}) |"
         )
@@ -721,12 +722,12 @@ def section(r: Report, info: dict[str, str]) -> str:
         ]
     lines.append(
         "`MB/s`: response bodies, MiB per second. `server CPU`: CPU time of the app process over the pull's wall "
-        "time (100 % = one core busy). `others`: CPUs busy on average with anything but the measured processes "
-        "(this client or forwarder, the server, the HEC receiver, redis-server; on PostgreSQL the database's own "
-        "backends count here too). RSS of the app process, sampled every 20 ms: before the pull, once 10 % and "
-        "50 % of it were in, at its end and the most seen during it; VmHWM is the process's lifetime peak. A "
-        "forwarder run includes reading the store, formatting, the sink's acknowledgement and the checkpoint commit "
-        "per batch."
+        "time (100 % = one core busy), and per event exported. `others`: CPUs busy on average with anything but "
+        "the measured processes (this client or forwarder, the server, the HEC receiver, redis-server; on "
+        "PostgreSQL the database's own backends count here too). RSS of the app process, sampled every 20 ms: "
+        "before the pull, once 10 % and 50 % of it were in, at its end and the most seen during it; VmHWM is the "
+        "process's lifetime peak. A forwarder run includes reading the store, formatting, the sink's "
+        "acknowledgement and the checkpoint commit per batch."
     )
     return "\n".join(lines) + "\n"
 
@@ -781,7 +782,8 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
                 report.pulls.append(result)
                 print(
                     f"export {fmt:<6} {result.events:>9,} events {result.seconds:6.1f} s {result.rate:>9,.0f}/s "
-                    f"{result.mbps:6.1f} MB/s  server CPU {result.server_cpu / result.seconds:.0%}  RSS MiB "
+                    f"{result.mbps:6.1f} MB/s  server CPU {result.server_cpu / result.seconds:.0%} "
+                    f"{result.server_cpu / result.events * 1e6:.0f} µs/event  RSS MiB "
                     f"{mib(result.rss_start)} / {mib(result.rss_10)} / {mib(result.rss_50)} / {mib(result.rss_end)} / "
                     f"{mib(result.rss_max)}  "
                     f"others {result.others:.2f} CPUs",

@@ -69,8 +69,8 @@ def store(db_url: str) -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(db=db_url, secret_key=SECRET)  # type: ignore[arg-type]
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(db=db_url, secret_key=SECRET, export_dir=tmp_path / "exports")  # type: ignore[arg-type]
 
 
 @pytest.fixture

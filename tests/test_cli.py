@@ -190,3 +190,22 @@ def test_principals_create_list_disable(db: str) -> None:
     assert "disabled siem" in ok("principals", "disable", "siem", "--db", db)
     bad = runner.invoke(app, ["principals", "create", "x", "--scopes", "root", "--db", db])
     assert bad.exit_code == 2
+
+
+def test_a_personal_token_needs_an_active_scim_user(db: str) -> None:
+    from datetime import UTC, datetime
+
+    from signwatch.store import open_store
+    from signwatch.store.base import ScimUserRecord
+
+    args = ["tokens", "create", "--name", "p", "--scopes", "monitor:read", "--user", "ada@example.com", "--db", db]
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 2 and "no active user" in missing.output
+    store = open_store(db)
+    store.upgrade()
+    now = datetime.now(UTC)
+    store.add_scim_user(ScimUserRecord("u1", "ada@example.com", True, None, {}, now, now))
+    assert ok(*args).strip().splitlines()[-1].startswith("swt_")
+    [token] = [t for t in store.list_tokens() if t.name == "p"]
+    assert token.user_id == "u1"
+    store.close()

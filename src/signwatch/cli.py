@@ -271,6 +271,9 @@ def tokens_create(
     name: Annotated[str, typer.Option("--name", help="What the token is for.")],
     scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: monitor:read,rules:write,…")],
     tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Limit to tenant(s); default: all.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="A person's token (their SCIM userName): revoked on offboarding.")
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Create a bearer token; prints it as the last line (shown once, stored hashed)."""
@@ -286,7 +289,13 @@ def tokens_create(
     for slug in tenants or ():
         if store.get_tenant(slug) is None:
             raise _fail(f"no tenant {slug!r}")
-    record, secret = create_token(store, name, parsed, tenants)
+    user_id = None
+    if user is not None:
+        found = store.list_scim_users(user)
+        if not found or not found[0].active:
+            raise _fail(f"no active user {user!r} (users come from the identity provider over SCIM)")
+        user_id = found[0].id
+    record, secret = create_token(store, name, parsed, tenants, user_id=user_id)
     _audit(store, "token.create", record.id, name=name, scopes=sorted(parsed), tenants=sorted(tenants or []))
     covered = ", ".join(sorted(tenants)) if tenants else "all"
     print(f"token {record.id} ({name}): scopes {', '.join(sorted(parsed))}; tenants {covered}")

@@ -44,11 +44,23 @@ from signwatch.store import AlreadyExists, NotFound, Store
 from signwatch.store.base import ScimGroupRecord, ScimUserRecord, StaleVersion
 
 MEDIA = "application/scim+json"
+SEARCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+ENDPOINTS = {"serviceproviderconfig", "resourcetypes", "schemas", "users", "groups"}
 _RETRIES = 5  # PATCH without If-Match retries a read-modify-write that lost a race
 
 
 class ScimResponse(ORJSONResponse):
     media_type = MEDIA
+
+
+def error_response(
+    request: Request, exc: ScimError, code: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """The SCIM error schema, exactly (RFC 7644 §3.12): the provisioning clients of Okta, Entra and the SCIM
+    libraries reject extra members, so `/scim/v2` alone does not use signwatch's own error envelope (like
+    `/oauth/token`, which follows RFC 6749)."""
+    del request, code
+    return ScimResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
 class ScimRoute(APIRoute):
@@ -61,19 +73,26 @@ class ScimRoute(APIRoute):
             try:
                 return await handler(request)
             except ScimError as exc:
-                return ScimResponse(exc.body(), status_code=exc.status)
+                return error_response(request, exc)
             except ApiError as exc:
-                return ScimResponse(ScimError(exc.status, exc.message).body(), exc.status, headers=exc.headers)
+                return error_response(request, ScimError(exc.status, exc.message), exc.code, exc.headers)
             except RequestValidationError as exc:
-                return ScimResponse(ScimError(400, str(exc.errors()[:1]), "invalidValue").body(), 400)
+                return error_response(request, ScimError(400, str(exc.errors()[:1]), "invalidValue"))
             except StarletteHTTPException as exc:
-                return ScimResponse(ScimError(exc.status_code, str(exc.detail)).body(), exc.status_code)
+                return error_response(request, ScimError(exc.status_code, str(exc.detail)))
 
         return run
 
 
+def _org_wide(caller: Annotated[Caller, Depends(require("scim"))]) -> Caller:
+    """Identities are install-wide: a token limited to some tenants may not provision or offboard people."""
+    if caller.scope.tenants is not None:
+        raise ApiError(403, "SCIM needs a token valid for every tenant", code="forbidden_tenant")
+    return caller
+
+
 router = APIRouter(prefix="/scim/v2", tags=["scim"], route_class=ScimRoute)
-Scim = Annotated[Caller, Depends(require("scim"))]
+Scim = Annotated[Caller, Depends(_org_wide)]
 
 
 def _base(request: Request) -> str:
@@ -91,12 +110,12 @@ async def _body(request: Request) -> Any:
         raise ScimError(400, "the body is not JSON", "invalidSyntax") from None
 
 
-def _int(value: str | None, name: str) -> int | None:
+def _int(value: Any, name: str) -> int | None:
     if value is None or value == "":
         return None
     try:
         return int(value)
-    except ValueError:
+    except (TypeError, ValueError):
         raise ScimError(400, f"{name} must be an integer", "invalidValue") from None
 
 
@@ -107,14 +126,18 @@ def _resource(body: dict[str, Any], version: int, status: int = 200) -> Response
     return ScimResponse(body, status_code=status, headers=headers)
 
 
-def _listing(request: Request, resources: list[dict[str, Any]]) -> Response:
-    q = request.query_params
+def _listing(request: Request, resources: list[dict[str, Any]], search: dict[str, Any] | None = None) -> Response:
+    """A ListResponse of `resources` narrowed by the query's (or a `.search` body's) filter, page and attributes."""
+    q: dict[str, Any] = dict(request.query_params) if search is None else search
     flt = q.get("filter")
     if flt:
+        if not isinstance(flt, str):
+            raise ScimError(400, "filter must be a string", "invalidFilter")
         node = parse_filter(flt)
         resources = [r for r in resources if matches(node, r)]
     first, n = page(len(resources), _int(q.get("startIndex"), "startIndex"), _int(q.get("count"), "count"), 200)
-    shown = [project(r, q.get("attributes"), q.get("excludedAttributes")) for r in resources[first : first + n]]
+    attributes, excluded = _names_param(q.get("attributes")), _names_param(q.get("excludedAttributes"))
+    shown = [project(r, attributes, excluded) for r in resources[first : first + n]]
     body = {
         "schemas": [LIST_SCHEMA],
         "totalResults": len(resources),
@@ -123,6 +146,20 @@ def _listing(request: Request, resources: list[dict[str, Any]]) -> Response:
         "Resources": shown,
     }
     return ScimResponse(body)
+
+
+def _names_param(value: Any) -> str | None:
+    """`attributes` as a query string ("a,b") or a `.search` body list (["a", "b"])."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return None if value is None else str(value)
+
+
+async def _search_body(request: Request) -> dict[str, Any]:
+    body = await _body(request)
+    if not isinstance(body, dict) or SEARCH_SCHEMA not in (body.get("schemas") or []):
+        raise ScimError(400, f"the body must be a SearchRequest ({SEARCH_SCHEMA})", "invalidSyntax")
+    return body
 
 
 def _check_if_match(request: Request, version: int) -> None:
@@ -190,6 +227,13 @@ async def scim_list_users(request: Request, _: Scim) -> Response:
     named = _user_name_eq(request.query_params.get("filter"))
     records = await run_in_threadpool(_store(request).list_scim_users, named)
     return _listing(request, [user_resource(r, base) for r in records])
+
+
+@router.post("/Users/.search", summary="Users, filtered and paged (SearchRequest body)")
+async def scim_search_users(request: Request, _: Scim) -> Response:
+    search = await _search_body(request)
+    records = await run_in_threadpool(_store(request).list_scim_users)
+    return _listing(request, [user_resource(r, _base(request)) for r in records], search)
 
 
 @router.post("/Users", summary="Provision a user", status_code=201)
@@ -281,6 +325,25 @@ async def scim_list_groups(request: Request, _: Scim) -> Response:
     return _listing(request, [group_resource(r, base, names) for r in records])
 
 
+@router.post("/Groups/.search", summary="Groups, filtered and paged (SearchRequest body)")
+async def scim_search_groups(request: Request, _: Scim) -> Response:
+    search = await _search_body(request)
+    base, names = _base(request), await _names(request)
+    records = await run_in_threadpool(_store(request).list_scim_groups)
+    return _listing(request, [group_resource(r, base, names) for r in records], search)
+
+
+@router.post("/.search", summary="Users and groups, filtered and paged (SearchRequest body)")
+async def scim_search_all(request: Request, _: Scim) -> Response:
+    search = await _search_body(request)
+    base, store = _base(request), _store(request)
+    users = await run_in_threadpool(store.list_scim_users)
+    groups = await run_in_threadpool(store.list_scim_groups)
+    names = {u.id: str(u.attributes.get("displayName") or u.user_name) for u in users}
+    resources = [user_resource(u, base) for u in users] + [group_resource(g, base, names) for g in groups]
+    return _listing(request, resources, search)
+
+
 @router.post("/Groups", summary="Provision a group", status_code=201)
 async def scim_create_group(request: Request, _: Scim) -> Response:
     fields = group_fields(await _body(request))
@@ -352,4 +415,7 @@ async def scim_delete_group(request: Request, group_id: str, _: Scim) -> Respons
 
 @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
 async def scim_unknown(rest: str, _: Scim) -> Response:
+    """Known endpoints answer other methods 405; anything else is 404 (both in the SCIM error schema)."""
+    if rest.split("/", 1)[0].lower() in ENDPOINTS:
+        raise ScimError(405, f"/{rest} does not support this method")
     raise ScimError(404, f"no SCIM endpoint /{rest}")

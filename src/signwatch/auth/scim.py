@@ -259,8 +259,7 @@ def user_resource(rec: ScimUserRecord, base: str) -> dict[str, Any]:
     if rec.external_id is not None:
         out["externalId"] = rec.external_id
     out["userName"] = rec.user_name
-    out.update(rec.attributes)
-    out["active"] = rec.active
+    out.update(rec.attributes)  # `active` among them unless it was never set (or removed)
     if rec.groups:
         out["groups"] = [
             {"value": gid, "display": name, "$ref": f"{base}/Groups/{gid}", "type": "direct"}

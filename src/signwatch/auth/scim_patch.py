@@ -96,7 +96,9 @@ def user_fields(doc: Any) -> UserFields:
             attrs["name"] = name
     if isinstance(body.get(ENTERPRISE), dict) and body[ENTERPRISE]:
         attrs[ENTERPRISE] = body[ENTERPRISE]
-    active = True if body.get("active") is None else boolean(body["active"], "active")
+    active = True  # a user without `active` is not deactivated
+    if body.get("active") is not None:
+        active = attrs["active"] = boolean(body["active"], "active")
     user_name = _string(body.get("userName"), "userName", required=True)
     assert user_name is not None
     return UserFields(user_name, active, _string(body.get("externalId"), "externalId"), attrs)

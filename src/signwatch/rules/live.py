@@ -19,10 +19,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from signwatch.alerts import OPEN_STATES, alert_event, reconcile
 from signwatch.events import Event, from_us, to_us, utcnow
 from signwatch.rules.evaluation import rule_tenants, run, with_evidence
+from signwatch.rules.series_cache import SeriesCache
 from signwatch.rules.spec import RuleSpec, parse_rule
 from signwatch.store import EventFilter, Scope, Store
 from signwatch.store.base import AlertChanges, AlertRecord, NotificationRecord, RuleRecord, SilenceRecord
@@ -83,6 +85,7 @@ class RuleEngine:
         self.store = store
         self.settings = settings or EngineSettings()
         self.clock = clock
+        self.series = SeriesCache(store)
 
     def cycle(self) -> CycleReport:
         store, now = self.store, self.clock()
@@ -101,6 +104,8 @@ class RuleEngine:
             store.apply_rollups(fresh, positions, to_us(now))
         touched = Touched()
         touched.add(page.events)
+        for tenant, first in touched.first.items():
+            self.series.touched(tenant, first, touched.last[tenant])
         frontier = self.frontier(stream, ingested, now)
         previous = store.get_position(FRONTIER)
         since = int(previous) if previous is not None else None
@@ -163,7 +168,8 @@ class RuleEngine:
                 recent = [
                     a for a in kept.get((record.id, slug), []) if a.resolved_at is None or a.resolved_at >= since_dt
                 ]
-                self._reconcile(record, spec, slug, run(self.store, record.id, spec, tenant, start, end),
+                computed = run(cast(Store, self.series), record.id, spec, tenant, start, end)
+                self._reconcile(record, spec, slug, computed,
                                 recent, start, end, silences, now, out, fired, resolved)  # fmt: skip
         return out, (count, fired, resolved)
 

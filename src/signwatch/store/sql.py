@@ -22,7 +22,6 @@ import orjson
 from sqlalchemy import (
     Connection,
     Engine,
-    and_,
     create_engine,
     delete,
     event,
@@ -66,6 +65,7 @@ from signwatch.store.base import (
 )
 from signwatch.store.exports_sql import ExportSql
 from signwatch.store.identity_sql import IdentitySql
+from signwatch.store.replay_sql import ReplaySql
 from signwatch.store.rollups_sql import RollupSql
 
 LEASE_SPACE = 0x5157  # pg_try_advisory_lock(space, key) namespace of process leases
@@ -134,7 +134,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql):
+class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
@@ -560,63 +560,6 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql):
                 q = select(c.envelope_id, c.status).where(c.tenant == tenant, c.envelope_id.in_(chunk))
                 out.update((r[0], r[1]) for r in conn.execute(q))
         return out
-
-    # -- deliveries and replay ---------------------------------------------------------------------------
-    def iter_deliveries(
-        self, received_from: datetime, received_to: datetime, tenant: str | None, batch: int = 5000
-    ) -> Iterator[list[DeliveryRecord]]:
-        c = t.deliveries.c
-        lo, hi = to_us(received_from), to_us(received_to)
-        after: tuple[int, str] = (lo - 1, "")
-        while True:
-            q = select(t.deliveries).where(
-                c.received_us <= hi,
-                or_(c.received_us > after[0], and_(c.received_us == after[0], c.id > after[1])),
-                c.received_us >= lo,
-            )
-            if tenant is not None:
-                q = q.where(c.tenant == tenant)
-            with self.engine.connect() as conn:
-                rows = conn.execute(q.order_by(c.received_us, c.id).limit(batch)).all()
-            if not rows:
-                return
-            yield [_delivery(r) for r in rows]
-            after = (rows[-1].received_us, rows[-1].id)
-
-    def apply_replay(self, events: Sequence[Event]) -> tuple[int, int, int]:
-        """Insert events not yet stored and re-normalize stored ones in place (same id, same seq).
-
-        Returns (inserted, updated, unchanged). Running it twice changes nothing the second time.
-        """
-        if not events:
-            return (0, 0, 0)
-        now_us = to_us(utcnow())
-        unique = list({e.id: e for e in events}.values())
-        try:
-            with self._writing() as conn:
-                stored: dict[str, Any] = {}
-                for chunk in _chunks([e.id for e in unique]):
-                    for row in conn.execute(select(t.events).where(t.events.c.id.in_(chunk))):
-                        stored[row.id] = row
-                fresh = [e for e in unique if e.id not in stored]
-                updates = []
-                for e in unique:
-                    if e.id not in stored:
-                        continue
-                    row = stored[e.id]
-                    new = _event_row(e, row.ingested_us)
-                    old = {k: getattr(row, k) for k in new}
-                    if new != old:
-                        updates.append(new)
-                if fresh:
-                    self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
-                for row_values in updates:
-                    conn.execute(update(t.events).where(t.events.c.id == row_values["id"]).values(**row_values))
-                if fresh or updates:
-                    self._advance_envelopes(conn, [*fresh, *(e for e in unique if e.id in stored)])
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(str(exc).splitlines()[0]) from exc
-        return (len(fresh), len(updates), len(unique) - len(fresh) - len(updates))
 
     # -- positions and meta ------------------------------------------------------------------------------
     def get_position(self, name: str) -> str | None:
