@@ -60,3 +60,15 @@ def test_state_machine_moves_forward_only() -> None:
     s = advance(s, _e("envelope.signed", 12))  # nothing moves a terminal envelope
     assert s is not None and s.status == "declined"
     assert advance(None, _e("user.login", 0)) is None
+
+
+def test_rfc3339_trims_and_marks_utc() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from signwatch.events import rfc3339
+
+    assert rfc3339(datetime(2026, 11, 20, 14, 3, 11, tzinfo=UTC)) == "2026-11-20T14:03:11Z"
+    assert rfc3339(datetime(2026, 11, 20, 14, 3, 11, 120000, tzinfo=UTC)) == "2026-11-20T14:03:11.12Z"
+    assert rfc3339(datetime(2026, 11, 20, 14, 3, 11, 1, tzinfo=UTC)) == "2026-11-20T14:03:11.000001Z"
+    cet = timezone(timedelta(hours=1))
+    assert rfc3339(datetime(2026, 11, 20, 15, 3, 11, 500, tzinfo=cet)) == "2026-11-20T14:03:11.0005Z"

@@ -752,9 +752,12 @@ def audit_verify(db: DbOpt = None) -> None:
     store = _store(_settings(db))
     verdict = verify(r for page in store.iter_audit() for r in page)
     if not verdict.ok:
-        out.print(f"[red]broken[/red] at record {verdict.broken_at}: {verdict.reason} ({verdict.records} read)")
+        out.print(
+            f"[red]broken[/red] at record {verdict.broken_at}: {verdict.reason} ({verdict.records} read)",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
-    out.print(f"ok: {verdict.records} record(s), chain intact; head {verdict.head}")
+    out.print(f"ok: {verdict.records} record(s), chain intact; head {verdict.head}", soft_wrap=True)
 
 
 @org_app.command("id")

@@ -188,9 +188,10 @@ def utcnow() -> datetime:
 def rfc3339(at: datetime) -> str:
     """UTC RFC 3339 with Z and millisecond precision at most as given (microseconds trimmed when zero)."""
     at = at.astimezone(UTC)
+    text = at.replace(tzinfo=None).isoformat()  # YYYY-MM-DDTHH:MM:SS[.ffffff]: cheaper than strftime
     if at.microsecond:
-        return at.strftime("%Y-%m-%dT%H:%M:%S.%f").rstrip("0") + "Z"
-    return at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return text.rstrip("0") + "Z"
+    return text + "Z"
 
 
 def parse_time(value: Any) -> datetime:

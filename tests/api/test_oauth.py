@@ -127,7 +127,7 @@ def test_tokens_stop_working_when_the_principal_is_disabled_or_they_expire(
     else:
         from signwatch.store import schema as t
 
-        with store.engine.begin() as conn:
+        with store._writing() as conn:  # the store's write lock: the server writes too
             conn.execute(
                 t.tokens.update().values(expires_us=int((datetime.now(UTC) - timedelta(seconds=1)).timestamp() * 1e6))
             )

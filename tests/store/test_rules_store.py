@@ -104,3 +104,9 @@ def test_the_schema_matches_the_migrations(store: SqlStore) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), t.metadata)
     assert diff == []
+
+
+def test_event_rows_are_unpacked_in_the_tables_column_order() -> None:
+    from signwatch.store.sql import _EVENT_COLUMNS
+
+    assert list(_EVENT_COLUMNS) == [c.name for c in t.events.columns]

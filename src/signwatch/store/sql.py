@@ -738,24 +738,38 @@ def _event_row(e: Event, ingested_us: int) -> dict[str, Any]:
 
 
 def _event(row: Any) -> Event:
+    """An events row (all columns, in the table's order: `_EVENT_COLUMNS`, tested) as an Event. Unpacked by
+    position: by name costs twice as much, on the path every export and data page takes."""
+    (
+        seq, id_, tenant, source, type_, occurred_us, ingested_us, envelope_id, actor_id, actor_email,
+        ip_address, country, asn, network, city, user_agent, client_reference_id, business_unit, attributes,
+        delivery_id,
+    ) = row  # fmt: skip
     return Event(
-        id=row.id,
-        seq=row.seq,
-        tenant=row.tenant,
-        source=row.source,
-        type=row.type,
-        occurred_at=from_us(row.occurred_us),
-        ingested_at=from_us(row.ingested_us),
-        envelope_id=row.envelope_id,
-        actor=Actor(row.actor_id, row.actor_email),
-        ip_address=row.ip_address,
-        geo=Geo(row.country, row.asn, row.network, row.city),
-        user_agent=row.user_agent,
-        client_reference_id=row.client_reference_id,
-        business_unit=row.business_unit,
-        attributes=orjson.loads(row.attributes),
-        delivery_id=row.delivery_id,
+        id=id_,
+        seq=seq,
+        tenant=tenant,
+        source=source,
+        type=type_,
+        occurred_at=from_us(occurred_us),
+        ingested_at=from_us(ingested_us),
+        envelope_id=envelope_id,
+        actor=Actor(actor_id, actor_email),
+        ip_address=ip_address,
+        geo=Geo(country, asn, network, city),
+        user_agent=user_agent,
+        client_reference_id=client_reference_id,
+        business_unit=business_unit,
+        attributes=orjson.loads(attributes),
+        delivery_id=delivery_id,
     )
+
+
+_EVENT_COLUMNS = (
+    "seq", "id", "tenant", "source", "type", "occurred_us", "ingested_us", "envelope_id", "actor_id", "actor_email",
+    "ip_address", "country", "asn", "network", "city", "user_agent", "client_reference_id", "business_unit",
+    "attributes", "delivery_id",
+)  # fmt: skip
 
 
 def _envelope(row: Any) -> EnvelopeState:
