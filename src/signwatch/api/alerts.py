@@ -258,11 +258,7 @@ async def delete_silence(
 
 
 def _visible(s: SilenceRecord, caller: Caller) -> bool:
-    if caller.scope.tenants is None:
-        return True
-    if s.tenant is not None:
-        return s.tenant in caller.scope.tenants
-    return s.tenants is not None and s.tenants <= caller.scope.tenants
+    return caller.scope.sees(s.tenant, s.tenants)
 
 
 def _silence_wire(s: SilenceRecord) -> dict[str, Any]:

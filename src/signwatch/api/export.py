@@ -180,11 +180,7 @@ async def download(request: Request, job_id: str, name: str) -> Response:
 
 
 def _visible(job: ExportJobRecord, caller: Caller) -> bool:
-    if caller.scope.tenants is None:
-        return True
-    if job.tenant is not None:
-        return job.tenant in caller.scope.tenants
-    return job.tenants is not None and job.tenants <= caller.scope.tenants
+    return caller.scope.sees(job.tenant, job.tenants)
 
 
 def _job_wire(request: Request, job: ExportJobRecord, expiry: timedelta | None) -> dict[str, Any]:

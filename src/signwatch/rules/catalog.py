@@ -22,9 +22,7 @@ class ForeignTenant(Exception):
 
 
 def visible(rule: RuleRecord, scope: Scope) -> bool:
-    if scope.tenants is None:
-        return True
-    return rule.tenants is not None and rule.tenants <= scope.tenants
+    return scope.sees(None, rule.tenants)
 
 
 def check_tenant(store: Store, spec: RuleSpec, scope: Scope) -> None:

@@ -39,6 +39,15 @@ class Scope:
     def allows(self, tenant: str | None) -> bool:
         return self.tenants is None or (tenant is not None and tenant in self.tenants)
 
+    def sees(self, tenant: str | None, tenants: frozenset[str] | None) -> bool:
+        """Whether a record about `tenant` — or, without one, covering `tenants` (None: every tenant) — is
+        visible here: a record never reveals a tenant outside the scope (rules, silences, export jobs)."""
+        if self.tenants is None:
+            return True
+        if tenant is not None:
+            return tenant in self.tenants
+        return tenants is not None and tenants <= self.tenants
+
 
 @dataclass(frozen=True, slots=True)
 class TenantRecord:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from signwatch.events import Event, from_us, to_us
+from signwatch.events import Event, to_us
 from signwatch.store import schema as t
 
 MINUTE_US = 60_000_000
@@ -241,15 +240,3 @@ class RollupSql:
         q = q.order_by(c.occurred_us).limit(limit)
         with self.engine.connect() as conn:
             return [_event(r) for r in conn.execute(q)]
-
-
-def day_of(minute: int) -> int:
-    return minute // 1440
-
-
-def minute_of(us: int) -> int:
-    return us // MINUTE_US
-
-
-def at_minute(minute: int) -> datetime:
-    return from_us(minute * MINUTE_US)
