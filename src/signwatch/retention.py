@@ -21,6 +21,7 @@ from signwatch.store.base import RetentionRecord
 
 log = logging.getLogger(__name__)
 ACTOR = "signwatch:retention"
+STARTUP_DELAY_SECONDS = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,9 @@ class RetentionJob:
 
         while not await asyncio.to_thread(self.store.try_lease, "retention"):
             await asyncio.sleep(60)
+        # not at start-up: a purge holds the write lock in short steps, and starting `serve` (migrations, the
+        # engine catching up, the first webhooks) is the worst moment to compete for it
+        await asyncio.sleep(min(self.settings.retention_interval_seconds, STARTUP_DELAY_SECONDS))
         while True:
             with contextlib.suppress(Exception):
                 done = await asyncio.to_thread(purge_once, self.store, self.settings, utcnow())
