@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint fmt bench clean services
+.PHONY: install demo test test-fast lint fmt bench clean services browser screenshots
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -20,7 +20,10 @@ demo: $(STAMP)
 services:
 	@scripts/ensure-services.sh
 
-test: $(STAMP) services
+browser:
+	@scripts/ensure-browser.sh
+
+test: $(STAMP) services browser
 	$(BIN)/pytest
 
 test-fast: $(STAMP)
@@ -34,6 +37,9 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+screenshots: $(STAMP) browser
+	$(BIN)/python scripts/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

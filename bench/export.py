@@ -644,6 +644,7 @@ class Report:
     pulls: list[Pull] = field(default_factory=list)
     forwards: list[Forward] = field(default_factory=list)
     total_seconds: float = 0.0
+    load: list[str] = field(default_factory=list)  # /proc/loadavg's 1-minute figure at the start and at the end
 
 
 def machine() -> dict[str, str]:
@@ -680,6 +681,14 @@ def revision() -> str:
     return head.stdout.strip() + (" + uncommitted changes in src/" if dirty.stdout.strip() else "")
 
 
+def loadavg() -> str:
+    """The machine's 1-minute load average (other work on it shows here before the bench starts its own)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except (OSError, IndexError):
+        return "unknown"
+
+
 def mib(n: int) -> str:
     return f"{n / MIB:,.0f}"
 
@@ -694,7 +703,8 @@ def section(r: Report, info: dict[str, str]) -> str:
         f"Run {r.started:%Y-%m-%d %H:%M} UTC: `{r.command}`, {r.total_seconds:,.0f} s in all. Machine: "
         f"{info['nproc']} CPUs ({info['cpu']}), Linux {info['kernel']}, Python {info['python']}, SQLite "
         f"{info['sqlite']}; {info['versions']}; code at {info['revision']}. Store: {store}; server: "
-        f"`signwatch serve --server {r.server}`.",
+        f"`signwatch serve --server {r.server}`. Load average (1 min) at the start and at the end: "
+        f"{' / '.join(r.load) or 'unknown'}.",
         "",
         f"{r.events:,} events (3 tenants, 10 types, actor, IPv4/IPv6, geo, user agent, 5 attributes; "
         f"{r.record_bytes:,.0f} bytes per NDJSON record) loaded with `write_batch` in chunks of {LOAD_CHUNK:,} at "
@@ -762,6 +772,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--server", choices=("granian", "uvicorn"), default="granian", help="ASGI server (granian)")
     p.add_argument("--quick", action="store_true", help="a smoke run: everything small")
     p.add_argument("--skip-forward", action="store_true", help="measure the HTTP export only")
+    p.add_argument("--formats", default=",".join(FORMATS), help=f"formats to pull ({','.join(FORMATS)})")
     p.add_argument("--out", type=Path, help="also write the markdown section to this file")
     p.add_argument("--workdir", type=Path, help="keep the database and logs here (default: a temporary dir)")
     p.add_argument("--hec-receiver", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the receiver subprocess
@@ -771,6 +782,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.subset is None:
         args.subset = 5_000 if args.quick else 200_000
     args.subset = min(args.subset, args.events)
+    args.formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    if not args.formats or not set(args.formats) <= set(FORMATS):
+        p.error(f"--formats: choose from {', '.join(FORMATS)}")
     if args.events < 1 or args.subset < 1:
         p.error("--events and --subset must be positive")
     return args
@@ -801,7 +815,7 @@ def run(args: argparse.Namespace, workdir: Path, report: Report) -> None:
             report.settle_seconds = settle(server.pids())
             print(f"settled after {report.settle_seconds:.0f} s", flush=True)
             app = server.app_pid()
-            for fmt in FORMATS:
+            for fmt in args.formats:
                 result = pull(client, base, fmt, n if fmt == "ndjson" else subset, app, server.pids())
                 report.pulls.append(result)
                 print(
@@ -854,7 +868,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     signal.signal(signal.SIGTERM, _terminate)
     command = shlex.join([".venv/bin/python", "bench/export.py", *(sys.argv[1:] if argv is None else argv)])
-    report = Report(command, datetime.now(UTC), args.db, args.server, args.events, args.subset)
+    report = Report(command, datetime.now(UTC), args.db, args.server, args.events, args.subset, load=[loadavg()])
     started = time.monotonic()
     try:
         if args.workdir:
@@ -870,6 +884,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     report.total_seconds = time.monotonic() - started
+    report.load = [report.load[0] if report.load else "unknown", loadavg()]
     text = section(report, machine())
     print("\n" + text)
     if args.out:

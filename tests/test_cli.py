@@ -196,7 +196,7 @@ def test_a_personal_token_needs_an_active_scim_user(db: str) -> None:
     from datetime import UTC, datetime
 
     from signwatch.store import open_store
-    from signwatch.store.base import ScimUserRecord
+    from signwatch.store.base import ScimGroupRecord, ScimUserRecord
 
     args = ["tokens", "create", "--name", "p", "--scopes", "monitor:read", "--user", "ada@example.com", "--db", db]
     missing = runner.invoke(app, args)
@@ -205,7 +205,25 @@ def test_a_personal_token_needs_an_active_scim_user(db: str) -> None:
     store.upgrade()
     now = datetime.now(UTC)
     store.add_scim_user(ScimUserRecord("u1", "ada@example.com", True, None, {}, now, now))
+    store.add_scim_group(ScimGroupRecord("g1", "Analysts", None, ("u1",), now, now))
+    ungranted = runner.invoke(app, args)  # her group grants nothing yet
+    assert ungranted.exit_code == 2 and "do not grant monitor:read" in ungranted.output
+    mapped = ok("groups", "map", "analysts", "--scopes", "monitor:read,alerts:write", "--alerts", "severity>=high",
+                "--db", db)  # fmt: skip
+    assert "scopes alerts:write, monitor:read; tenants all; alerts of severity >= high" in mapped
+    assert "Analysts" not in ok("groups", "list", "--db", db) and ">= high" in ok("groups", "list", "--db", db)
     assert ok(*args).strip().splitlines()[-1].startswith("swt_")
     [token] = [t for t in store.list_tokens() if t.name == "p"]
     assert token.user_id == "u1"
+    beyond = runner.invoke(app, [*args[:4], "--scopes", "admin", *args[6:]])
+    assert beyond.exit_code == 2 and "do not grant admin" in beyond.output
+    assert (
+        runner.invoke(app, ["groups", "map", "x", "--scopes", "monitor:read", "--alerts", "loud", "--db", db]).exit_code
+        == 2
+    )
+    # Unmapping her only granting group ends her personal token in the same change.
+    assert "1 token(s)" in ok("groups", "unmap", "ANALYSTS", "--db", db)
+    [token] = [t for t in store.list_tokens() if t.name == "p"]
+    assert token.revoked_at is not None
+    assert runner.invoke(app, ["groups", "unmap", "analysts", "--db", db]).exit_code == 2
     store.close()

@@ -34,6 +34,9 @@ principals_app = typer.Typer(help="Service principals: OAuth clients for SIEMs a
 pull_app = typer.Typer(help="Pull other monitors' streams (estates that dual-run).", no_args_is_help=True)
 audit_app = typer.Typer(help="The monitor's own audit trail.", no_args_is_help=True)
 org_app = typer.Typer(help="The installation's organization.", no_args_is_help=True)
+groups_app = typer.Typer(
+    help="Identity-provider groups: the scopes, tenants and alerts their members get.", no_args_is_help=True
+)
 rules_app = typer.Typer(help="Alert rules: the default pack, listing, backtests.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(tenants_app, name="tenants")
@@ -45,6 +48,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(audit_app, name="audit")
 app.add_typer(pull_app, name="pull")
 app.add_typer(principals_app, name="principals")
+app.add_typer(groups_app, name="groups")
 
 err = Console(stderr=True)
 out = Console()
@@ -291,10 +295,7 @@ def tokens_create(
             raise _fail(f"no tenant {slug!r}")
     user_id = None
     if user is not None:
-        found = store.list_scim_users(user)
-        if not found or not found[0].active:
-            raise _fail(f"no active user {user!r} (users come from the identity provider over SCIM)")
-        user_id = found[0].id
+        user_id = _personal_bounds(store, user, parsed, tenants)
     record, secret = create_token(store, name, parsed, tenants, user_id=user_id)
     _audit(store, "token.create", record.id, name=name, scopes=sorted(parsed), tenants=sorted(tenants or []))
     covered = ", ".join(sorted(tenants)) if tenants else "all"
@@ -302,15 +303,42 @@ def tokens_create(
     print(secret, flush=True)
 
 
+def _personal_bounds(store: SqlStore, user: str, scopes: frozenset[str], tenants: frozenset[str] | None) -> str:
+    """The SCIM id of `user`, once checked that their groups grant `scopes` on `tenants` (else exit 1)."""
+    from signwatch.auth.grants import grant_for
+
+    found = store.list_scim_users(user)
+    if not found or not found[0].active:
+        raise _fail(f"no active user {user!r} (users come from the identity provider over SCIM)")
+    groups = [name for _, name in found[0].groups]
+    grant = grant_for(store.list_group_mappings(), groups, tenants)
+    granted = grant.scopes if grant else frozenset()
+    beyond = sorted(s for s in scopes if s not in granted and "admin" not in granted)
+    if beyond:
+        where = ", ".join(sorted(tenants)) if tenants else "every tenant"
+        have = ", ".join(sorted(granted)) or "nothing"
+        raise _fail(
+            f"{user}'s groups ({', '.join(groups) or 'none'}) do not grant {', '.join(beyond)} on {where}; "
+            f"they grant {have} (see `signwatch groups list`)"
+        )
+    return found[0].id
+
+
 @tokens_app.command("list")
-def tokens_list(db: DbOpt = None) -> None:
+def tokens_list(
+    all_kinds: Annotated[bool, typer.Option("--all", help="Also OAuth access tokens and dashboard sessions.")] = False,
+    db: DbOpt = None,
+) -> None:
     """List tokens (never their secrets)."""
     store = _store(_settings(db))
-    table = Table("id", "name", "scopes", "tenants", "created", "revoked")
+    table = Table("id", "name", "kind", "scopes", "tenants", "created", "revoked")
     for t in store.list_tokens():
+        if t.kind != "api" and not all_kinds:
+            continue
         table.add_row(
             t.id,
             t.name,
+            t.kind,
             " ".join(sorted(t.scopes)),
             ",".join(sorted(t.tenants)) if t.tenants else "all",
             t.created_at.isoformat(timespec="seconds"),
@@ -333,6 +361,74 @@ def tokens_revoke(
         raise _fail(f"no active token {token!r}")
     _audit(store, "token.revoke", token, revoked=n)
     out.print(f"revoked {n} token(s)")
+
+
+# -- groups ------------------------------------------------------------------------------------------------
+@groups_app.command("map")
+def groups_map(
+    group: Annotated[str, typer.Argument(help="The group's name at the IdP (SCIM displayName, `groups` claim).")],
+    scopes: Annotated[str, typer.Option("--scopes", help="Comma-separated: monitor:read,alerts:write,…")],
+    tenant: Annotated[list[str] | None, typer.Option("--tenant", help="Limit to tenant(s); default: all.")] = None,
+    alerts: Annotated[
+        str | None,
+        typer.Option("--alerts", help="Members receive alerts by e-mail from this severity: severity>=high."),
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Grant a group's members scopes on tenants (dashboard sign-in, personal tokens) and, with --alerts, the
+    alerts of those tenants at or above a severity (recipients resolved from membership at send time)."""
+    from signwatch.auth.grants import parse_severity_floor
+    from signwatch.auth.tokens import UnknownScope, parse_scopes
+    from signwatch.events import utcnow
+    from signwatch.store import GroupMapping
+
+    store = _store(_settings(db))
+    try:
+        parsed = parse_scopes(scopes)
+        floor = parse_severity_floor(alerts) if alerts is not None else None
+    except (UnknownScope, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    tenants = frozenset(s.strip() for t in tenant or [] for s in t.split(",") if s.strip()) or None
+    for slug in tenants or ():
+        if store.get_tenant(slug) is None:
+            raise _fail(f"no tenant {slug!r}")
+    if not group.strip():
+        raise _fail("the group name is empty")
+    store.put_group_mapping(GroupMapping(group.strip(), parsed, tenants, floor, utcnow()))
+    _audit(store, "group.map", group, scopes=sorted(parsed), tenants=sorted(tenants or []), alerts=floor)
+    covered = ", ".join(sorted(tenants)) if tenants else "all"
+    receives = f"alerts of severity >= {floor}" if floor else "no alerts"
+    print(f"group {group.strip()}: scopes {', '.join(sorted(parsed))}; tenants {covered}; {receives}")
+
+
+@groups_app.command("list")
+def groups_list(db: DbOpt = None) -> None:
+    """List group mappings."""
+    store = _store(_settings(db))
+    table = Table("group", "scopes", "tenants", "alerts", "updated")
+    for m in store.list_group_mappings():
+        table.add_row(
+            m.group_name,
+            " ".join(sorted(m.scopes)),
+            ",".join(sorted(m.tenants)) if m.tenants else "all",
+            f">= {m.alert_severity}" if m.alert_severity else "-",
+            m.updated_at.isoformat(timespec="seconds"),
+        )
+    out.print(table)
+
+
+@groups_app.command("unmap")
+def groups_unmap(group: Annotated[str, typer.Argument(help="The group's name.")], db: DbOpt = None) -> None:
+    """Remove a group's mapping; members left without a granting group lose their tokens and sessions."""
+    from signwatch.events import utcnow
+
+    store = _store(_settings(db))
+    try:
+        revoked = store.delete_group_mapping(group, utcnow())
+    except NotFound:
+        raise _fail(f"no mapping for group {group!r}") from None
+    _audit(store, "group.unmap", group, tokens_revoked=revoked)
+    print(f"group {group}: unmapped; {revoked} token(s) and session(s) revoked")
 
 
 @principals_app.command("create")

@@ -91,6 +91,24 @@ class Settings(BaseSettings):
     oauth_token_ttl_seconds: int = Field(
         3600, gt=0, le=86400, description="Lifetime of access tokens from POST /oauth/token."
     )
+    session_ttl_hours: float = Field(
+        8.0, gt=0, le=24 * 30, description="Lifetime of a dashboard session (cookie `signwatch_session`)."
+    )
+    session_cookie_secure: bool | None = Field(
+        None, description="Mark session cookies Secure; default: when `public_url` is https."
+    )
+    oidc_issuer: str | None = Field(
+        None, description="OpenID Connect issuer URL of the organisation's IdP (discovery); unset: no IdP sign-in."
+    )
+    oidc_client_id: str | None = Field(None, description="This install's client id at the IdP.")
+    oidc_client_secret: SecretStr | None = Field(
+        None, description="Client secret at the IdP; unset: a public client (PKCE only)."
+    )
+    oidc_scopes: str = Field("openid email profile groups", description="Scopes asked of the IdP at sign-in.")
+    oidc_groups_claim: str = Field("groups", description="ID-token claim listing the user's groups.")
+    oidc_username_claim: str = Field(
+        "preferred_username", description="ID-token claim matched to the SCIM userName (then `email`)."
+    )
     retention_events_days: int = Field(400, gt=0, description="Days events are kept (unless a tenant says otherwise).")
     retention_deliveries_days: int = Field(90, gt=0, description="Days raw deliveries are kept for replay.")
     retention_alerts_days: int = Field(730, gt=0, description="Days alerts are kept.")

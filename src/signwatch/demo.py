@@ -95,6 +95,7 @@ def run_demo(data_dir: Path, port: int, days: float, once: bool, console: Consol
         _summary(console, store, url, token, labels, Counter(str(label["kind"]) for label in run.labels))
         _wait_for_engine(store)
         _alerts(console, store, run.labels)
+        _dashboard(console, store, url, open_browser=not once)
         if once:
             return 0
         console.print("streaming live traffic; Ctrl-C to stop")
@@ -149,6 +150,19 @@ def _catches(alert: AlertRecord, label: dict[str, Any]) -> bool:
         <= alert.fired_at
         <= parse_time(label["end"]) + timedelta(days=1, hours=2)
     )
+
+
+def _dashboard(console: Console, store: SqlStore, url: str, *, open_browser: bool) -> None:
+    """The dashboard's address and a sign-in link (a day-long analyst token, consumed from the URL fragment);
+    opened in a browser when there is a display."""
+    scopes = frozenset({"monitor:read", "rules:write", "alerts:write", "export:read"})
+    _, token = create_token(store, "demo-analyst", scopes, None, expires_at=utcnow() + timedelta(days=1))
+    link = f"{url}/ui/login#token={token}"
+    console.print(f"dashboard: {url}/ui/  sign in (valid for a day): {link}", soft_wrap=True)
+    if open_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
+        import webbrowser
+
+        webbrowser.open(link)
 
 
 async def _live(feed: LiveFeed, tenants: tuple[SimTenant, ...], url: str) -> None:

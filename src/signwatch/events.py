@@ -27,6 +27,8 @@ STATUS_OF_TYPE = {t: t.removeprefix("envelope.") for t in ENVELOPE_TYPES}
 TERMINAL_STATUSES = frozenset({"signed", "completed", "declined", "voided", "expired", "deleted"})
 # Forward order of non-terminal statuses: an event that arrives late never moves an envelope backwards.
 _RANK = {"created": 0, "sent": 1, "delivered": 2, "viewed": 3}
+# Lifecycle events whose actor is the envelope's sender.
+_SENDER_TYPES = frozenset({"envelope.sent", "envelope.created", "envelope.voided"})
 # Transitions that happen once per envelope: the poller's observation of one is the same event as the hook's.
 ONCE_PER_ENVELOPE = frozenset(
     {
@@ -154,7 +156,20 @@ def advance(state: EnvelopeState | None, event: Event) -> EnvelopeState | None:
     if state is None:
         if new_status is None:
             return None
-        state = EnvelopeState(tenant=event.tenant, envelope_id=event.envelope_id, status=new_status)
+        # The general case below, from an empty state at `new_status`, in one construction (bulk writes).
+        at = event.occurred_at
+        sender_is_actor = event.type in _SENDER_TYPES
+        return EnvelopeState(
+            event.tenant,
+            event.envelope_id,
+            new_status,
+            at if event.type == "envelope.sent" else None,
+            at if new_status in TERMINAL_STATUSES else None,
+            at,
+            event.actor.id if sender_is_actor else None,
+            event.actor.email if sender_is_actor else None,
+            event.business_unit,
+        )
     status = state.status
     moves_forward = new_status in TERMINAL_STATUSES or _RANK.get(new_status or "", -1) >= _RANK.get(status, 0)
     if new_status is not None and status not in TERMINAL_STATUSES and moves_forward:
@@ -167,7 +182,7 @@ def advance(state: EnvelopeState | None, event: Event) -> EnvelopeState | None:
     if new_status in TERMINAL_STATUSES and status == new_status and completed_at is None:
         completed_at = at
     last = state.last_event_at if state.last_event_at and state.last_event_at > at else at
-    sender_is_actor = event.type in ("envelope.sent", "envelope.created", "envelope.voided")
+    sender_is_actor = event.type in _SENDER_TYPES
     return EnvelopeState(
         tenant=state.tenant,
         envelope_id=state.envelope_id,

@@ -14,7 +14,9 @@ import orjson
 import pytest
 from httpx import Client
 
-from signwatch.store import SqlStore
+from signwatch.api import export as export_api
+from signwatch.export import cursor as cursors
+from signwatch.store import EventFilter, Scope, SqlStore
 from tests.api.test_data import send, token
 from tests.conftest import KEY, OTHER_KEY
 
@@ -68,6 +70,36 @@ def test_json_pages_and_resume(client: Client, store: SqlStore) -> None:
     assert empty["data"] == [] and empty["endCursor"]
     bad = client.get("/monitor/v2/export", params={"format": "xml"}, headers=auth)
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "format"
+
+
+def test_json_and_ndjson_pages_are_the_python_encoders_bytes(
+    client: Client, store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database writes these pages, in parts streamed in order (three rows a part here): the bytes are those
+    of `Event.to_wire()` through orjson, the cursor that of `read_events`; an empty page still moves on."""
+    monkeypatch.setattr(export_api, "RENDER_PART", 3)
+    for i in range(8):
+        send(client, "acme" if i % 3 else "globex", KEY if i % 3 else OTHER_KEY, at=f"2026-11-20T10:{i:02d}:00.5Z")
+    auth = token(store, "export:read")
+    page = store.read_events(Scope.all(), 0, 7, EventFilter())
+    wire = [e.to_wire() for e in page.events]
+    ndjson = client.get("/monitor/v2/export", params={"format": "ndjson", "limit": 7}, headers=auth)
+    assert ndjson.content == b"".join(orjson.dumps(w) + b"\n" for w in wire)
+    assert ndjson.headers["content-type"] == "application/x-ndjson"
+    assert ndjson.headers["x-signwatch-has-more"] == "true"
+    end = ndjson.headers["x-signwatch-end-cursor"]
+    assert end == cursors.encode(page.last_seq)
+    json_page = client.get("/monitor/v2/export", params={"limit": 7}, headers=auth)
+    assert json_page.content == orjson.dumps({"data": wire, "endCursor": end, "hasMore": True})
+    acme = token(store, "export:read", frozenset({"acme"}))
+    rest = client.get("/monitor/v2/export", params={"format": "ndjson", "cursor": end}, headers=acme)
+    assert [orjson.loads(line)["tenant"] for line in rest.content.splitlines()] == ["acme"]
+    caught_up = rest.headers["x-signwatch-end-cursor"]
+    empty = client.get("/monitor/v2/export", params={"format": "ndjson", "cursor": caught_up}, headers=acme)
+    assert empty.content == b"" and empty.headers["x-signwatch-end-cursor"] == caught_up
+    assert empty.headers["x-signwatch-has-more"] == "false"
+    none = client.get("/monitor/v2/export", params={"cursor": caught_up}, headers=acme)
+    assert none.content == orjson.dumps({"data": [], "endCursor": caught_up, "hasMore": False})
 
 
 def test_scopes_and_tenants(client: Client, store: SqlStore) -> None:

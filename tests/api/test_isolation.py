@@ -25,6 +25,9 @@ PUBLIC = {
     ("GET", "/metrics"),
     ("POST", "/oauth/token"),
     ("GET", "/monitor/v2/export/files/{job_id}/{name}"),  # presigned URLs: their signature is the credential
+    ("GET", "/auth/providers"),  # what the login page offers
+    ("POST", "/auth/session"),  # sign-in: the token in the body is the credential
+    ("DELETE", "/auth/session"),  # sign-out: ends the cookie's session, if any
 }
 WEBHOOKS = re.compile(r"^/webhooks/")
 

@@ -9,7 +9,8 @@ import pytest
 from httpx import Client
 
 from signwatch.auth.tokens import create_token
-from signwatch.store import SqlStore
+from signwatch.events import utcnow
+from signwatch.store import GroupMapping, SqlStore
 from tests.conftest import LiveServer
 
 PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -202,6 +203,8 @@ def test_losing_the_last_group_revokes_personal_tokens(client: Client, store: Sq
     loner = new_user(client, scim, "loner@example.com")  # in no group at all: never revoked for that
     loner_secret = personal_token(store, loner["id"])
     first, second = new_group(client, scim, "One", [user["id"]]), new_group(client, scim, "Two", [user["id"]])
+    for name in ("One", "Two"):  # granting groups: each maps to a scope
+        store.put_group_mapping(GroupMapping(name, frozenset({"monitor:read"}), None, None, utcnow()))
     secret = personal_token(store, user["id"])
     assert monitor(client, secret) == 200
     one = patch(

@@ -15,7 +15,23 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from signwatch import __version__
-from signwatch.api import alerts, audit, data, errors, export, monitor_compat, oauth, rules, scim, system, webhooks
+from signwatch.api import (
+    alerts,
+    audit,
+    data,
+    errors,
+    export,
+    forwarders,
+    monitor_compat,
+    oauth,
+    rules,
+    scim,
+    session,
+    system,
+    tokens,
+    webhooks,
+)
+from signwatch.api import insights as insights_api
 from signwatch.api.auditing import AuditMiddleware
 from signwatch.api.deps import Services
 from signwatch.api.errors import error_response
@@ -29,6 +45,7 @@ from signwatch.notify.outbox import Outbox
 from signwatch.rules.live import EngineSettings, RuleEngine
 from signwatch.rules.worker import EngineLoop
 from signwatch.store import Store
+from signwatch.ui import router as ui_router
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +115,16 @@ def create_app(settings: Settings, store: Store, *, geo: GeoResolver | None = No
     app.include_router(rules.router)
     app.include_router(alerts.router)
     app.include_router(export.router)
+    app.include_router(forwarders.router)
     app.include_router(monitor_compat.router)
     app.include_router(oauth.router)
     app.include_router(audit.router)
     app.include_router(scim.router)
+    app.include_router(insights_api.router)
+    app.include_router(ui_router)
+    app.include_router(session.router)
+    app.include_router(tokens.router)
+    app.mount("/auth/oidc", session.oidc_app(svc))
     app.add_middleware(AuditMiddleware, store=store)
     return app
 

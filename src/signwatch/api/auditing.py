@@ -27,6 +27,8 @@ ACTIONS = {
     "export_page": "export.read",
     "create_job": "export.job.create",
     "get_job": "export.job.read",
+    "list_jobs": "export.job.list",
+    "list_forwarders": "export.forwarder.list",
     "list_rules": "rule.list",
     "create_rule": "rule.create",
     "validate_rule": "rule.validate",
@@ -47,6 +49,9 @@ ACTIONS = {
     "organization_stream": "monitor_stream.read",
     "dataset_stream": "monitor_stream.read",
     "read_audit": "audit.read",
+    "list_tokens": "token.list",
+    "make_token": "token.create",
+    "revoke_token": "token.revoke",
 }
 
 

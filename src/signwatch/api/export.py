@@ -4,10 +4,15 @@ Pages are in ingestion order behind the same opaque cursor as the data API (DESI
 answers `{"data", "endCursor", "hasMore"}`; the line formats (ndjson, csv, cef, ocsf, ecs) answer one
 record per line, with the cursor in the `X-Signwatch-End-Cursor` / `X-Signwatch-Has-More` headers and a
 `Link: <…>; rel="next"`, so a SIEM stores the cursor after each page and resumes exactly there.
+json and ndjson pages are written by the database (`ExportSql.read_event_lines` and its parts) and streamed
+as they are written, the same bytes as `Event.to_wire()` through orjson; the other formats go through `Event`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -15,7 +20,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from signwatch.api.data import event_filter, parse_bound, parse_limit
 from signwatch.api.deps import require, services
@@ -26,10 +31,14 @@ from signwatch.events import rfc3339, utcnow
 from signwatch.export import cursor as cursors
 from signwatch.export import jobs
 from signwatch.export.formats import FORMATS, get_format
+from signwatch.store import EventFilter, Scope, SqlStore
 from signwatch.store.base import ExportJobRecord
+from signwatch.store.exports_sql import LinePlan
 
 router = APIRouter(prefix="/monitor/v2/export", tags=["export"])
 FILES_PATH = "/monitor/v2/export/files"
+RENDER_PART = 2000  # rows the database renders in one go (json, ndjson pages)
+RENDER_AHEAD = 2  # parts rendered at once, each in a worker thread (SQLite and psycopg release the GIL)
 
 
 @router.get("", summary="Events in ingestion order, in a SIEM format, resumable by cursor")
@@ -57,7 +66,10 @@ async def export_page(
         after = cursors.decode(cursor)
     except cursors.BadCursor as exc:
         raise ApiError(400, str(exc), field="cursor") from exc
-    page = await run_in_threadpool(services(request).store.read_events, caller.scope, after, n, flt)
+    store = services(request).store
+    if format in ("json", "ndjson") and isinstance(store, SqlStore):
+        return await _rendered_page(request, store, caller, after, n, flt, format)
+    page = await run_in_threadpool(store.read_events, caller.scope, after, n, flt)
     request.state.audit_count = len(page.events)
     end = cursors.encode(page.last_seq)
     if format == "json":
@@ -66,15 +78,70 @@ async def export_page(
     lines = [fmt.record(e) for e in page.events]
     if fmt.header is not None:
         lines.insert(0, fmt.header)
+    content = b"".join(line + b"\n" for line in lines)
+    return Response(content, media_type=fmt.content_type, headers=_cursor_headers(request, end, page.has_more))
+
+
+async def _rendered_page(
+    request: Request, store: SqlStore, caller: Caller, after: int, n: int, flt: EventFilter, format: str
+) -> Response:
+    """json and ndjson pages as the database writes them (the same bytes as `Event.to_wire()` through orjson,
+    without an `Event` per row): planned first (rows and cursor, for the headers), then streamed part by part."""
+    plan = await run_in_threadpool(store.plan_event_lines, caller.scope, after, n, flt, RENDER_PART)
+    request.state.audit_count = plan.count
+    end = cursors.encode(plan.last_seq)
+    if format == "json":
+        tail = b"]," + orjson.dumps({"endCursor": end, "hasMore": plan.has_more})[1:]
+        body = _rendered(store, caller.scope, flt, plan, b",", b'{"data":[', tail, b"")
+        return StreamingResponse(body, media_type="application/json")
+    body = _rendered(store, caller.scope, flt, plan, b"\n", b"", b"", b"\n")
+    headers = _cursor_headers(request, end, plan.has_more)
+    return StreamingResponse(body, media_type="application/x-ndjson", headers=headers)
+
+
+async def _rendered(
+    store: SqlStore, scope: Scope, flt: EventFilter, plan: LinePlan, separator: bytes, head: bytes, tail: bytes,
+    last: bytes,
+) -> AsyncIterator[bytes]:  # fmt: skip
+    """`head`, the plan's parts joined by `separator` (`last` after the last record), `tail`. The parts are
+    rendered RENDER_AHEAD at a time in worker threads (SQLite and psycopg let go of the GIL meanwhile), so
+    the database writes the next part while this one is sent: memory holds a few parts, never the page."""
+    rendering: deque[asyncio.Future[bytes]] = deque()
+    todo = iter(plan.parts)
+    sent = False
+    try:
+        if head:
+            yield head
+        while True:
+            while len(rendering) < RENDER_AHEAD and (part := next(todo, None)) is not None:
+                work = run_in_threadpool(store.render_event_lines, scope, flt, part, separator.decode())
+                rendering.append(asyncio.ensure_future(work))
+            if not rendering:
+                break
+            lines = await rendering.popleft()
+            if lines:  # b"" when a filter or retention left no rows in this part
+                if sent:
+                    yield separator
+                yield lines
+                sent = True
+        if sent and last:
+            yield last
+        if tail:
+            yield tail
+    finally:
+        for pending in rendering:  # the client went away: those parts are not awaited
+            pending.cancel()
+
+
+def _cursor_headers(request: Request, end: str, has_more: bool) -> dict[str, str]:
+    """A line format's cursor: `X-Signwatch-End-Cursor`, `X-Signwatch-Has-More` and `Link: <…>; rel="next"`."""
     query = {k: v for k, v in request.query_params.items() if k != "cursor"}
     next_url = f"{request.url.path}?{urlencode({**query, 'cursor': end})}"
-    headers = {
+    return {
         "X-Signwatch-End-Cursor": end,
-        "X-Signwatch-Has-More": "true" if page.has_more else "false",
+        "X-Signwatch-Has-More": "true" if has_more else "false",
         "Link": f'<{next_url}>; rel="next"',
     }
-    content = b"".join(line + b"\n" for line in lines)
-    return Response(content, media_type=fmt.content_type, headers=headers)
 
 
 async def _audit_page(request: Request, caller: Caller, cursor: str | None, limit: str | None, format: str) -> Response:
@@ -141,6 +208,18 @@ async def create_job(
     return ORJSONResponse(
         _job_wire(request, job, None), status_code=202, headers={"Location": f"{request.url.path}/{job.id}"}
     )
+
+
+@router.get("/jobs", summary="Export jobs the caller can see, newest first, with signed download URLs")
+async def list_jobs(
+    request: Request,
+    caller: Annotated[Caller, Depends(require("export:read"))],
+    limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned")] = 50,
+) -> Response:
+    found = await run_in_threadpool(services(request).store.list_export_jobs, 1000)
+    visible = [j for j in found if _visible(j, caller)][:limit]
+    request.state.audit_count = len(visible)
+    return ORJSONResponse({"data": [_job_wire(request, j, jobs.DEFAULT_EXPIRY) for j in visible]})
 
 
 @router.get("/jobs/{job_id}", summary="An export job: status, counts, files with signed download URLs")

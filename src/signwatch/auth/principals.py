@@ -70,6 +70,7 @@ def issue_access_token(
         created_at=now,
         expires_at=now + ttl,
         principal_id=principal.id,
+        kind="access",
     )
     store.add_token(record)
     return record, secret

@@ -38,6 +38,9 @@ def create_token(
     tenants: frozenset[str] | None,
     at: datetime | None = None,
     user_id: str | None = None,
+    kind: str = "api",
+    expires_at: datetime | None = None,
+    principal_id: str | None = None,
 ) -> tuple[TokenRecord, str]:
     """Create and store a token; return its record and the secret (never stored, shown once).
 
@@ -52,6 +55,9 @@ def create_token(
         tenants=tenants,
         created_at=at or utcnow(),
         user_id=user_id,
+        kind=kind,
+        expires_at=expires_at,
+        principal_id=principal_id,
     )
     store.add_token(record)
     return record, secret
@@ -65,6 +71,10 @@ class Caller:
     name: str
     scopes: frozenset[str]
     scope: Scope
+    kind: str = "api"  # api | access | session: a dashboard session, authenticated by its cookie
+    user_id: str | None = None
+    principal_id: str | None = None
+    expires_at: datetime | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -77,4 +87,13 @@ def authenticate(store: Store, token: str) -> Caller | None:
         return None
     if record.expires_at is not None and record.expires_at <= utcnow():
         return None
-    return Caller(record.id, record.name, record.scopes, Scope(record.tenants))
+    return Caller(
+        record.id,
+        record.name,
+        record.scopes,
+        Scope(record.tenants),
+        record.kind,
+        record.user_id,
+        record.principal_id,
+        record.expires_at,
+    )

@@ -187,8 +187,11 @@ def message_id(to: str, alert: Mapping[str, Any], sender: str) -> str:
     return f"<{alert_id}.{render.verb(alert)}.{digest}@{domain}>"
 
 
-def send_email(message: EmailMessage, to: str, settings: NotifySettings) -> Outcome:
-    """Blocking: hand `message` to the configured SMTP server. Run it in a thread (`asyncio.to_thread`)."""
+def send_email(message: EmailMessage, to: str | list[str], settings: NotifySettings) -> Outcome:
+    """Blocking: hand `message` to the configured SMTP server. Run it in a thread (`asyncio.to_thread`).
+    With several recipients, it counts as sent when the server took it for at least one (the refused are
+    named in the outcome's detail)."""
+    to_addrs = [to] if isinstance(to, str) else to
     try:
         with smtplib.SMTP(
             settings.smtp_host, settings.smtp_port, local_hostname=settings.smtp_helo, timeout=settings.timeout_seconds
@@ -197,7 +200,7 @@ def send_email(message: EmailMessage, to: str, settings: NotifySettings) -> Outc
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_username:
                 smtp.login(settings.smtp_username, settings.smtp_password or "")
-            refused = smtp.send_message(message, from_addr=settings.smtp_from, to_addrs=[to])
+            refused = smtp.send_message(message, from_addr=settings.smtp_from, to_addrs=to_addrs)
     except smtplib.SMTPRecipientsRefused as exc:
         code, reply = next(iter(exc.recipients.values()), (550, b"recipient refused"))
         return _smtp_outcome(code, reply)
@@ -207,9 +210,8 @@ def send_email(message: EmailMessage, to: str, settings: NotifySettings) -> Outc
         return Outcome(False, False, _detail(f"SMTP: {exc}"))
     except (smtplib.SMTPException, OSError) as exc:  # disconnects, refused connections, timeouts, TLS errors
         return Outcome(False, True, _detail(f"SMTP connection to {settings.smtp_host}:{settings.smtp_port}: {exc}"))
-    if refused:  # only possible with several recipients; kept for completeness
-        code, reply = next(iter(refused.values()))
-        return _smtp_outcome(code, reply)
+    if refused:  # only possible with several recipients: the others have it, so no retry for everyone
+        return Outcome(True, False, _detail(f"SMTP 250; refused: {', '.join(sorted(refused))}"))
     return Outcome(True, False, "SMTP 250")
 
 

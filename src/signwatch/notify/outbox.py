@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 
 from signwatch.alerts import wire
+from signwatch.auth.grants import thresholds_met
 from signwatch.events import utcnow
 from signwatch.metrics import Metrics
-from signwatch.notify.channels import NotifySettings, Outcome, deliver
+from signwatch.notify.channels import NotifySettings, Outcome, deliver, email_message, send_email
 from signwatch.notify.recipients import parse_recipient
 from signwatch.notify.retry import next_delay
 from signwatch.store import Scope, Store
-from signwatch.store.base import NotificationRecord
+from signwatch.store.base import AlertRecord, NotificationRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Outbox:
         else:
             if alert is None:
                 outcome = Outcome(ok=False, retryable=False, detail="the alert no longer exists")
+            elif recipient.kind == "subscribers":
+                outcome = await self._to_subscribers(alert, n.change, now)
             else:
                 body = as_of(wire(alert), n.change)
                 outcome = await deliver(recipient, body, settings=self.settings, http=self.http, now=now)
@@ -91,6 +94,16 @@ class Outbox:
         await asyncio.to_thread(
             self.store.mark_notification, n.id, state, attempts, next_at, None if outcome.ok else outcome.detail
         )
+
+    async def _to_subscribers(self, alert: AlertRecord, change: str, now: datetime) -> Outcome:
+        """One e-mail to the active members, as of now, of the groups mapped to receive this alert."""
+        met = thresholds_met(alert.severity)
+        addresses = await asyncio.to_thread(self.store.alert_subscribers, alert.tenant, met)
+        if not addresses:
+            return Outcome(ok=True, retryable=False, detail="no group member receives this alert now")
+        body = as_of(wire(alert), change)
+        message = email_message(", ".join(addresses), body, settings=self.settings, now=now)
+        return await asyncio.to_thread(send_email, message, addresses, self.settings)
 
     async def run(self, poll_seconds: float = 1.0) -> None:
         while not await asyncio.to_thread(self.store.try_lease, "notifier"):

@@ -13,7 +13,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-Kind = Literal["webhook", "slack", "email"]
+Kind = Literal["webhook", "slack", "email", "subscribers"]
+
+# The recipient written for alerts that mapped groups receive (`signwatch groups map --alerts`): resolved to
+# the groups' active members' addresses when the notification is sent (notify/outbox.py).
+SUBSCRIBERS = "subscribers"
 
 SLACK_PREFIX = "slack+"
 SLACK_HOSTS = frozenset({"hooks.slack.com"})
@@ -37,7 +41,8 @@ class Recipient:
 
 def parse_recipient(text: str) -> Recipient:
     """`ops@example.com` or `mailto:ops@example.com` → email; `slack+https://…` or an https URL on
-    hooks.slack.com → Slack; any other http(s) URL → webhook. Anything else raises ValueError (one line)."""
+    hooks.slack.com → Slack; any other http(s) URL → webhook; `subscribers` → the members of the groups
+    mapped to receive the alert. Anything else raises ValueError (one line)."""
     value = text.strip()
     if not value:
         raise ValueError("recipient is empty: give an email address, an http(s) webhook URL or a Slack webhook URL")
@@ -46,6 +51,8 @@ def parse_recipient(text: str) -> Recipient:
     if any(ch.isspace() or ord(ch) < 32 for ch in value):
         raise ValueError(f"recipient {_show(value)} contains whitespace or control characters")
     lowered = value.lower()
+    if lowered == SUBSCRIBERS:
+        return Recipient("subscribers", "")
     if lowered.startswith("mailto:"):
         return Recipient("email", _email(value[len("mailto:") :]))
     if lowered.startswith(SLACK_PREFIX):

@@ -22,11 +22,13 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from signwatch.alerts import OPEN_STATES, alert_event, reconcile
+from signwatch.auth.grants import subscribed
 from signwatch.events import Event, from_us, to_us, utcnow
+from signwatch.notify.recipients import SUBSCRIBERS
 from signwatch.rules.evaluation import rule_tenants, run, with_evidence
 from signwatch.rules.series_cache import SeriesCache
 from signwatch.rules.spec import RuleSpec, parse_rule
-from signwatch.store import EventFilter, Scope, Store
+from signwatch.store import EventFilter, GroupMapping, Scope, Store
 from signwatch.store.base import AlertChanges, AlertRecord, NotificationRecord, RuleRecord, SilenceRecord
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,11 @@ class RuleEngine:
         self.settings = settings or EngineSettings()
         self.clock = clock
         self.series = SeriesCache(store)
+        self._mappings: list[GroupMapping] | None = None  # group mappings, read once per cycle when needed
 
     def cycle(self) -> CycleReport:
         store, now = self.store, self.clock()
+        self._mappings = None
         rolled = int(store.get_position(ROLLED) or 0)
         evaluated = int(store.get_position(EVALUATED) or 0)
         page = store.read_events(Scope.all(), min(evaluated, rolled), self.settings.page, EventFilter())
@@ -194,9 +198,10 @@ class RuleEngine:
             silence = next((s for s in silences if s.matches(record.id, tenant, alert.group_key, alert.fired_at)), None)
             if silence is not None:
                 alert = _silenced(alert, silence.id)
-            notify = self._notifies(spec, alert, now)
+            subscribers = self._subscribed(alert)
+            notify = self._notifies(spec, alert, now, subscribers)
             if notify:  # remembered, so its resolution is notified too, however long it stays open
-                alert = replace(alert, details={**alert.details, "notified": True})
+                alert = replace(alert, details={**alert.details, "notified": True, "subscribers": subscribers})
                 out.notifications.extend(_notifications(spec, alert, "fired", now))
             out.inserts.append(alert)
             out.events.append(alert_event(alert, "fired", alert.fired_at, samples))
@@ -209,18 +214,25 @@ class RuleEngine:
             out.updates.append(alert)
         for alert in result.resolved:
             out.events.append(alert_event(alert, "resolved", alert.resolved_at or now))
-            if alert.details.get("notified") and spec.recipients:
+            if alert.details.get("notified"):
                 out.notifications.extend(_notifications(spec, alert, "resolved", now))
             resolved.append(alert)
 
-    def _notifies(self, spec: RuleSpec, alert: AlertRecord, now: datetime) -> bool:
+    def _notifies(self, spec: RuleSpec, alert: AlertRecord, now: datetime, subscribers: bool) -> bool:
         return (
             spec.mode == "active"
             and alert.mode == "active"
             and alert.silenced_by is None
-            and bool(spec.recipients)
+            and (bool(spec.recipients) or subscribers)
             and alert.fired_at >= now - self.settings.notify_max_age
         )
+
+    def _subscribed(self, alert: AlertRecord) -> bool:
+        """Whether some group receives this alert (`groups map --alerts`); its members are looked up when the
+        notification is sent, so membership changes in between count."""
+        if self._mappings is None:
+            self._mappings = self.store.list_group_mappings()
+        return subscribed(self._mappings, alert.tenant, alert.severity)
 
 
 def _parsed(records: list[RuleRecord]) -> list[tuple[RuleRecord, RuleSpec]]:
@@ -248,7 +260,7 @@ def _notifications(spec: RuleSpec, alert: AlertRecord, change: str, now: datetim
             attempts=0,
             next_at=now,
         )
-        for recipient in spec.recipients
+        for recipient in [*spec.recipients, *([SUBSCRIBERS] if alert.details.get("subscribers") else [])]
     ]
 
 

@@ -50,17 +50,47 @@ class PayloadError(ValueError):
         self.field = field
 
 
-def _first(maps: tuple[Mapping[str, Any], ...], keys: tuple[str, ...]) -> Any:
+def _is_map(value: Any) -> bool:
+    """A JSON object: a dict (what orjson gives) by one cheap check, any other Mapping by the general one."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+# What parse_event looks up, each the first non-empty value of its keys in order, at the top level, then in `data`.
+_LOOKUPS = (
+    TYPE_KEYS,
+    ENVELOPE_KEYS,
+    TIME_KEYS,
+    ("metadata",),
+    ("sender",),
+    ("signer",),
+    ("recipient",),
+    ("ip_address", "ipAddress", "ip"),
+    ("user_agent", "userAgent"),
+    ID_KEYS,
+)
+_SLOT = {key: (slot, rank) for slot, keys in enumerate(_LOOKUPS) for rank, key in enumerate(keys)}
+
+
+def _lookup(maps: tuple[Mapping[str, Any], ...]) -> list[Any]:
+    """Every lookup of `_LOOKUPS` in one pass over each map's items (not a `get` per key and map): the value
+    of the first map that has any of its keys non-empty, of the earliest such key."""
+    found: list[Any] = [None] * len(_LOOKUPS)
     for m in maps:
-        for k in keys:
-            v = m.get(k)
-            if v not in (None, ""):
-                return v
-    return None
+        best: dict[int, tuple[int, Any]] = {}
+        for k, v in m.items():
+            at = _SLOT.get(k)
+            if at is None or v is None or v == "":
+                continue
+            slot, rank = at
+            if found[slot] is None and (slot not in best or rank < best[slot][0]):
+                best[slot] = (rank, v)
+        for slot, (_, v) in best.items():
+            found[slot] = v
+    return found
 
 
 def _person(value: Any) -> Actor | None:
-    if isinstance(value, Mapping):
+    if _is_map(value):
         uid = value.get("user_id") or value.get("userId") or value.get("id")
         email = value.get("email")
         if uid or email:
@@ -70,7 +100,7 @@ def _person(value: Any) -> Actor | None:
 
 def redact(value: Any) -> Any:
     """A copy of `value` with the values of secret-looking keys replaced."""
-    if isinstance(value, Mapping):
+    if _is_map(value):
         return {k: (REDACTED if _SECRET.search(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
@@ -87,24 +117,24 @@ def parse_event(
     delivery_id: str | None = None,
 ) -> Event:
     """Normalize one Atlas payload. Raises PayloadError when it has no event type or envelope id."""
-    if not isinstance(payload, Mapping):
+    if not _is_map(payload):
         raise PayloadError("body", "the body is not a JSON object")
     data = payload.get("data")
-    data = data if isinstance(data, Mapping) else {}
-    maps = (payload, data)
-    raw_type = _first(maps, TYPE_KEYS)
+    data = data if _is_map(data) else {}
+    raw_type, envelope, raw_time, metadata, sender, signer, recipient, ip, ua, src_id = _lookup(
+        (payload, data) if data else (payload,)
+    )
     if not isinstance(raw_type, str) or not raw_type.strip():
         raise PayloadError("event", "no event type (event/type)")
     etype = normalize_type(raw_type, FAMILY)
-    envelope = _first(maps, ENVELOPE_KEYS)
-    if envelope is None and isinstance(data.get("envelope"), Mapping):
+    if envelope is None and _is_map(data.get("envelope")):
         envelope = data["envelope"].get("id")
-    if envelope is None or isinstance(envelope, Mapping | list) or not str(envelope).strip():
+    not_scalar = type(envelope) is not str and isinstance(envelope, Mapping | list)
+    if envelope is None or not_scalar or not str(envelope).strip():
         raise PayloadError("envelope_id", "no envelope id (envelope_id)")
     envelope = str(envelope)
 
     attributes: dict[str, Any] = {}
-    raw_time = _first(maps, TIME_KEYS)
     try:
         occurred = parse_time(raw_time) if raw_time is not None else received_at
     except (ValueError, OverflowError, OSError) as exc:
@@ -112,23 +142,20 @@ def parse_event(
     if raw_time is None:
         attributes["occurredAtFrom"] = "receipt"
 
-    metadata = _first(maps, ("metadata",))
-    metadata = metadata if isinstance(metadata, Mapping) else {}
-    sender = _person(_first(maps, ("sender",)))
-    signer = _person(_first(maps, ("signer",))) or _person(_first(maps, ("recipient",)))
+    metadata = metadata if _is_map(metadata) else {}
+    sender = _person(sender)
+    signer = _person(signer) or _person(recipient)
     actor = (signer if etype in SIGNER_TYPES else None) or sender or signer or Actor()
-    ip = _first(maps, ("ip_address", "ipAddress", "ip"))
     ip = str(ip).strip() if ip is not None else None
-    ua = _first(maps, ("user_agent", "userAgent"))
 
-    src_id = _first(maps, ID_KEYS)
     if src_id is not None:
         attributes["sourceEventId"] = str(src_id)
     else:
         src_id = f"{envelope}\x1f{etype}\x1f{rfc3339(occurred)}"
     extra = {k: v for k, v in data.items() if k not in _KNOWN_DATA}
     extra.update({k: v for k, v in payload.items() if k not in _KNOWN_DATA and k != "data"})
-    attributes.update(redact(extra))
+    if extra:
+        attributes.update(redact(extra))
     other_meta = {k: v for k, v in metadata.items() if k not in ("client_reference_id", "business_unit")}
     if other_meta:
         attributes["metadata"] = redact(other_meta)

@@ -100,7 +100,8 @@ class AuditSql:
                 total = conn.execute(delete(t.rollups).where(c.tenant == tenant, c.minute < cut)).rowcount or 0
                 s = t.sightings.c
                 conn.execute(delete(t.sightings).where(s.tenant == tenant, s.day < cut // 1440))
-            return int(total)
+            # the dashboard's hourly/daily levels and running totals go with the rollups they summarise
+            return int(total) + self.purge_insights(tenant, to_us(before))  # type: ignore[attr-defined]
         tbl, when, key = spec[table]
         while True:
             with self._writing() as conn:  # type: ignore[attr-defined]

@@ -1,19 +1,64 @@
-"""The SQL store's hand-over records (design §2 export/): export jobs, forwarder checkpoints, and events
-read back by event time for jobs (keyset over (occurred_us, seq), so memory stays flat in an export's size).
+"""The SQL store's hand-over records (design §2 export/): export jobs, forwarder checkpoints, events read
+back by event time for jobs (keyset over (occurred_us, seq), so memory stays flat in an export's size), and
+export pages rendered as JSON by the database itself.
+
+`read_event_lines` is the export's hot path: the database writes each event's wire JSON (`Event.to_wire()`
+as orjson writes it, byte for byte: same keys in the same order, RFC 3339 times as `rfc3339` writes them,
+`attributes` embedded as stored, which is orjson's own output) and joins the page into one string, so no row
+becomes a Python object. `tests/export/test_rendered_lines.py` holds both backends to the Python encoder.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    LargeBinary,
+    String,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from signwatch.events import Event, from_us, to_us
 from signwatch.store import schema as t
-from signwatch.store.base import ExportJobRecord, ForwarderRecord, Scope
+from signwatch.store.base import EventFilter, ExportJobRecord, ForwarderRecord, Scope
+
+
+@dataclass(frozen=True, slots=True)
+class LinePlan:
+    """A page of `read_events` before it is rendered: how many rows, the cursor after it (as in `EventPage`),
+    and its seq range cut into `parts` for `render_event_lines`, each (after, upto): the page's rows with
+    after < seq <= upto. The cuts are even in seq, not in rows: a filter can leave more rows in one part."""
+
+    count: int
+    last_seq: int  # the position to resume after (cursor)
+    has_more: bool
+    parts: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinePage:
+    """A page of events as wire JSON rendered by the database: `body` is the records joined by the separator
+    asked for (no separator after the last one), `count` of them; the cursor fields as in `EventPage`."""
+
+    body: bytes
+    count: int
+    last_seq: int
+    has_more: bool
 
 
 class ExportSql:
@@ -46,6 +91,13 @@ class ExportSql:
         with self.engine.connect() as conn:
             row = conn.execute(select(t.export_jobs).where(t.export_jobs.c.id == job_id)).first()
         return None if row is None else _job(row)
+
+    def list_export_jobs(self, limit: int = 100) -> list[ExportJobRecord]:
+        """The newest export jobs first."""
+        c = t.export_jobs.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.export_jobs).order_by(c.created_us.desc(), c.id.desc()).limit(limit)).all()
+        return [_job(r) for r in rows]
 
     def claim_export_job(self) -> ExportJobRecord | None:
         """Take the oldest queued job (marking it running), or None."""
@@ -102,6 +154,59 @@ class ExportSql:
                 return
             yield [_event(r) for r in rows]
             after = (rows[-1].occurred_us, rows[-1].seq)
+
+    def plan_event_lines(self, scope: Scope, after_seq: int, limit: int, flt: EventFilter, part: int) -> LinePlan:
+        """The page `read_events(scope, after_seq, limit, flt)` would answer, cut into parts of about `part`
+        rows: its rows are counted in the database, none is read into Python."""
+        c = t.events.c
+        with self.engine.connect() as conn:
+            hw = int(conn.execute(select(func.coalesce(func.max(c.seq), 0))).scalar_one())
+            where = _page_filters(scope, flt, after_seq, hw)
+            page = select(c.seq).where(*where).order_by(c.seq).limit(limit).subquery()
+            count, last = conn.execute(select(func.count(), func.max(page.c.seq))).one()
+            has_more = False
+            if count == limit:
+                has_more = conn.execute(select(c.seq).where(c.seq > last, *where).limit(1)).first() is not None
+        if not count:
+            return LinePlan(0, max(hw, after_seq), False, ())
+        cuts = -(-count // part)
+        bounds = [after_seq + (last - after_seq) * i // cuts for i in range(cuts)] + [last]
+        parts = tuple(itertools.pairwise(bounds))
+        return LinePlan(count, last if has_more else max(hw, after_seq), has_more, parts)
+
+    def render_event_lines(self, scope: Scope, flt: EventFilter, part: tuple[int, int], separator: str = "\n") -> bytes:
+        """One part of a `LinePlan`: its events' wire JSON, written and joined by `separator` in the database
+        (b"" when it has no rows: a filter left none there, or retention purged them meanwhile)."""
+        after, upto = part
+        c = t.events.c
+        lines = (
+            select(c.seq, literal_column(_LINE[self.engine.dialect.name]).label("line"))
+            .where(*_page_filters(scope, flt, after, upto))
+            .order_by(c.seq)
+            .limit(upto - after)
+            .subquery()
+        )
+        body: ColumnElement[Any]
+        if self.engine.dialect.name == "sqlite":
+            # A LIMIT subquery is not flattened: SQLite runs it as a co-routine and the aggregate takes its rows in
+            # its ORDER BY order (3.44 would let the order be written inside group_concat).
+            body = cast(func.group_concat(lines.c.line, separator), LargeBinary)
+        else:
+            ordered = aggregate_order_by(literal(separator, String), lines.c.seq)
+            body = func.convert_to(func.string_agg(lines.c.line, ordered), "UTF8")
+        with self.engine.connect() as conn:
+            text = conn.execute(select(body)).scalar()
+        return bytes(text or b"")
+
+    def read_event_lines(
+        self, scope: Scope, after_seq: int, limit: int, flt: EventFilter, separator: str = "\n"
+    ) -> LinePage:
+        """`read_events` with each event as its wire JSON, written by the database, the page joined by
+        `separator`: the same rows in the same order, the same cursor."""
+        plan = self.plan_event_lines(scope, after_seq, limit, flt, limit)
+        parts = [self.render_event_lines(scope, flt, part, separator) for part in plan.parts]
+        body = separator.encode().join(p for p in parts if p)
+        return LinePage(body, plan.count, plan.last_seq, plan.has_more)
 
     def seq_before(self, ingested: datetime) -> int:
         """The last sequence number ingested before `ingested`: where a time-based cursor resumes after."""
@@ -182,6 +287,13 @@ class ExportSql:
             )
 
 
+def _page_filters(scope: Scope, flt: EventFilter, after: int, upto: int) -> list[Any]:
+    from signwatch.store.sql import _filters
+
+    c = t.events.c
+    return [c.seq > after, c.seq <= upto, *_filters(scope, flt)]
+
+
 def _opt(us: int | None) -> datetime | None:
     return None if us is None else from_us(us)
 
@@ -224,3 +336,105 @@ def _forwarder(row: Any) -> ForwarderRecord:
         last_error_at=_opt(row.last_error_us),
         updated_at=_opt(row.updated_us),
     )
+
+
+# -- the wire JSON, written by the database ----------------------------------------------------------------------
+# `Event.to_wire()`, key by key: the column, or the members of a nested object. Columns ending in _us are times.
+_Wire = tuple[tuple[str, "str | _Wire"], ...]
+_WIRE: _Wire = (
+    ("id", "id"),
+    ("seq", "seq"),
+    ("tenant", "tenant"),
+    ("source", "source"),
+    ("type", "type"),
+    ("occurredAt", "occurred_us"),
+    ("ingestedAt", "ingested_us"),
+    ("envelopeId", "envelope_id"),
+    ("actor", (("id", "actor_id"), ("email", "actor_email"))),
+    ("ipAddress", "ip_address"),
+    ("geo", (("country", "country"), ("asn", "asn"), ("network", "network"), ("city", "city"))),
+    ("userAgent", "user_agent"),
+    ("clientReferenceId", "client_reference_id"),
+    ("businessUnit", "business_unit"),
+    ("attributes", "attributes"),
+    ("deliveryId", "delivery_id"),
+)
+
+
+def _sqlite_time(us: str) -> str:
+    """`rfc3339(from_us(us))` in SQLite: whole seconds by `datetime` (the cheapest of its date functions), the
+    fraction without its trailing zeros (none at all on a whole second), Z. The fraction is the floor
+    remainder, so times before 1970 come out as Python writes them too."""
+    frac = f"(({us} % 1000000 + 1000000) % 1000000)"
+    digits = " ".join(f"WHEN {us} % {10**k} THEN {7 - k}" for k in range(1, 6))
+    return (
+        f"replace(datetime(({us} - {frac}) / 1000000, 'unixepoch'), ' ', 'T') || CASE WHEN {frac} = 0 THEN 'Z' "
+        f"ELSE '.' || substr({frac} + 1000000, 2, CASE {digits} ELSE 1 END) || 'Z' END"
+    )
+
+
+def _sqlite_line() -> str:
+    """json_object up to businessUnit (whose value is a string or null, so `rtrim(…, '}')` takes off just the
+    closing brace), then `attributes` as stored — orjson's JSON already, not parsed again — and deliveryId."""
+
+    def members(wire: _Wire) -> str:
+        args = []
+        for key, column in wire:
+            if not isinstance(column, str):
+                value = f"json_object({members(column)})"
+            else:
+                value = _sqlite_time(column) if column.endswith("_us") else column
+            args.append(f"'{key}', {value}")
+        return ", ".join(args)
+
+    assert [key for key, _ in _WIRE[-2:]] == ["attributes", "deliveryId"]
+    tail = """',"attributes":' || attributes || ',"deliveryId":' || json_quote(delivery_id) || '}'"""
+    return f"rtrim(json_object({members(_WIRE[:-2])}), '}}') || ({tail})"  # the short tail first: one long copy
+
+
+def _postgresql_line() -> str:
+    """One concat() of literal JSON and the values (json_build_object would write `"k" : v` with spaces):
+    `to_json` escapes text exactly as orjson does (tested), NULL becomes null; the times as in SQLite, whole
+    seconds by to_char on interval arithmetic in whole seconds (exact in the float it goes through)."""
+    args: list[str] = []
+    text = ""
+
+    def literal(more: str) -> None:
+        nonlocal text
+        text += more
+
+    def value(expr: str) -> None:
+        nonlocal text
+        if text:
+            args.append("'" + text.replace("'", "''") + "'")  # the literal JSON since the last value
+            text = ""
+        if expr:
+            args.append(expr)
+
+    def members(wire: _Wire) -> None:
+        literal("{")
+        for n, (key, column) in enumerate(wire):
+            literal(("," if n else "") + f'"{key}":')
+            if not isinstance(column, str):
+                members(column)
+            elif column.endswith("_us"):
+                frac = f"mod(mod({column}, 1000000) + 1000000, 1000000)"
+                seconds = f"({column} - {frac}) / 1000000"
+                literal('"')
+                value(
+                    f"""to_char(timestamp '1970-01-01' + {seconds} * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS')"""
+                )
+                value(f"CASE WHEN {frac} = 0 THEN '' ELSE '.' || rtrim(lpad({frac}::text, 6, '0'), '0') END")
+                literal('Z"')
+            elif column in ("seq", "attributes"):
+                value(column)  # a number; JSON text as stored
+            else:
+                value(f"coalesce(to_json({column}), 'null')")
+        literal("}")
+
+    members(_WIRE)
+    value("")
+    return f"concat({', '.join(args)})"
+
+
+_LINE = {"sqlite": _sqlite_line(), "postgresql": _postgresql_line()}

@@ -1,10 +1,13 @@
-"""The SQL store's identities (SCIM 2.0 users and groups) and offboarding: a deactivated or deleted user, or one
-removed from its last group, has every personal token revoked in the same transaction as the change."""
+"""The SQL store's identities (SCIM 2.0 users and groups), what groups grant (group mappings) and offboarding.
+
+A deactivated or deleted user, or one removed from its last granting group, has every personal token and
+dashboard session revoked in the same transaction as the change. A granting group is one with a mapping
+(`signwatch groups map`): personal tokens and sessions exist only by what such groups grant."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 
 from signwatch.events import from_us, to_us
 from signwatch.store import schema as t
-from signwatch.store.base import AlreadyExists, NotFound, ScimGroupRecord, ScimUserRecord, StaleVersion
+from signwatch.store.base import (
+    AlreadyExists,
+    GroupMapping,
+    NotFound,
+    ScimGroupRecord,
+    ScimUserRecord,
+    StaleVersion,
+)
 
 
 class IdentitySql:
@@ -124,6 +134,86 @@ class IdentitySql:
             conn.execute(delete(t.scim_members).where(m.group_id == group_id))
             return _revoke_groupless(conn, removed, at)
 
+    # -- group mappings ---------------------------------------------------------------------------------
+    def put_group_mapping(self, mapping: GroupMapping) -> None:
+        """Create or replace what a group grants."""
+        values = {
+            "group_name": mapping.group_name,
+            "scopes": " ".join(sorted(mapping.scopes)),
+            "tenants": None if mapping.tenants is None else json.dumps(sorted(mapping.tenants)),
+            "alert_severity": mapping.alert_severity,
+            "updated_us": to_us(mapping.updated_at),
+        }
+        key = group_key(mapping.group_name)
+        with self._writing() as conn:  # type: ignore[attr-defined]
+            done = conn.execute(update(t.group_mappings).where(t.group_mappings.c.group_key == key).values(**values))
+            if not done.rowcount:
+                conn.execute(insert(t.group_mappings).values(group_key=key, **values))
+
+    def delete_group_mapping(self, group_name: str, at: datetime) -> int:
+        """Remove a group's mapping; its members left without a granting group lose their tokens and
+        sessions in the same transaction. Raises NotFound; returns tokens revoked."""
+        with self._writing() as conn:  # type: ignore[attr-defined]
+            done = conn.execute(delete(t.group_mappings).where(t.group_mappings.c.group_key == group_key(group_name)))
+            if not done.rowcount:
+                raise NotFound(group_name)
+            m = t.scim_members.c
+            groups = _group_ids(conn, {group_key(group_name)})
+            users = [r[0] for r in conn.execute(select(m.user_id).where(m.group_id.in_(groups)).distinct())]
+            return _revoke_groupless(conn, users, at, touch=False)
+
+    def list_group_mappings(self) -> list[GroupMapping]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.group_mappings).order_by(t.group_mappings.c.group_key)).all()
+        return [_mapping(r) for r in rows]
+
+    def alert_subscribers(self, tenant: str, thresholds: Collection[str]) -> list[str]:
+        """The e-mail addresses of active users who, by their current groups, receive an alert of `tenant`
+        whose severity admits one of `thresholds` (the mapped minimum severities it meets)."""
+        if not thresholds:
+            return []
+        gm, m, u = t.group_mappings.c, t.scim_members.c, t.scim_users.c
+        with self.engine.connect() as conn:
+            mapped = conn.execute(select(gm.group_key, gm.tenants).where(gm.alert_severity.in_(list(thresholds))))
+            keys = {r.group_key for r in mapped if r.tenants is None or tenant in json.loads(r.tenants)}
+            groups = _group_ids(conn, keys) if keys else []
+            if not groups:
+                return []
+            q = select(u.user_name, u.attributes).join(t.scim_members, m.user_id == u.id)
+            rows = conn.execute(q.where(u.active.is_(True), m.group_id.in_(groups)).distinct()).all()
+        return sorted({a for r in rows if (a := _email_of(r.user_name, json.loads(r.attributes)))})
+
+
+def group_key(name: str) -> str:
+    """How a group's name is matched (IdPs differ in case): case-folded, outer spaces dropped."""
+    return name.strip().casefold()
+
+
+def _group_ids(conn: Connection, keys: Collection[str]) -> list[str]:
+    """The ids of the SCIM groups whose names match `keys` (matched here, not in SQL: SQLite's lower() is
+    ASCII-only, casefold is not)."""
+    rows = conn.execute(select(t.scim_groups.c.id, t.scim_groups.c.display_name))
+    return [r.id for r in rows if group_key(r.display_name) in keys]
+
+
+def _email_of(user_name: str, attributes: dict[str, Any]) -> str | None:
+    """A user's address for alerts: the primary (else first) of `emails`, else a userName that is one."""
+    emails = [e for e in attributes.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+    chosen = next((e for e in emails if e.get("primary")), emails[0] if emails else None)
+    if chosen is not None:
+        return str(chosen["value"])
+    return user_name if "@" in user_name else None
+
+
+def _mapping(row: Any) -> GroupMapping:
+    return GroupMapping(
+        group_name=row.group_name,
+        scopes=frozenset(row.scopes.split()),
+        tenants=None if row.tenants is None else frozenset(json.loads(row.tenants)),
+        alert_severity=row.alert_severity,
+        updated_at=from_us(row.updated_us),
+    )
+
 
 # -- helpers (inside one transaction) ---------------------------------------------------------------------
 def _revoke(conn: Connection, user_ids: Iterable[str], at: datetime) -> int:
@@ -135,13 +225,18 @@ def _revoke(conn: Connection, user_ids: Iterable[str], at: datetime) -> int:
     return int(done.rowcount or 0)
 
 
-def _revoke_groupless(conn: Connection, user_ids: list[str], at: datetime) -> int:
-    """Revoke the tokens of those of `user_ids` (just removed from a group) who belong to no group now."""
+def _revoke_groupless(conn: Connection, user_ids: list[str], at: datetime, touch: bool = True) -> int:
+    """Revoke the tokens and sessions of those of `user_ids` (just removed from a group, or whose group lost
+    its mapping) who belong to no granting group now."""
     if not user_ids:
         return 0
     m = t.scim_members.c
-    still = {r[0] for r in conn.execute(select(m.user_id).where(m.user_id.in_(user_ids)).distinct())}
-    _touch_users(conn, user_ids, at)
+    q = select(m.user_id).where(m.user_id.in_(user_ids))
+    mapped = {r[0] for r in conn.execute(select(t.group_mappings.c.group_key))}
+    q = q.where(m.group_id.in_(_group_ids(conn, mapped)))
+    still = {r[0] for r in conn.execute(q.distinct())}
+    if touch:
+        _touch_users(conn, user_ids, at)
     return _revoke(conn, [u for u in user_ids if u not in still], at)
 
 

@@ -122,6 +122,7 @@ class RollupSql:
                     "WHERE excluded.first_us < sightings.first_us",
                     [(*k, *v) for k, v in seen.items()],
                 )
+            self._apply_insights(conn, events)  # type: ignore[attr-defined]  # the dashboard's coarse levels
             for name, value in positions:
                 self._put_position(conn, name, value, now_us)
 

@@ -50,6 +50,7 @@ tokens = Table(
     Column("expires_us", BigInteger),  # OAuth access tokens are short-lived
     Column("principal_id", String(40)),  # the service principal an access token was issued to
     Column("user_id", String(40)),  # the SCIM user a personal token belongs to (offboarding revokes it)
+    Column("kind", String(16), nullable=False, server_default="api"),  # api | access | session (dashboard)
     Index("ix_tokens_user", "user_id"),
 )
 
@@ -355,4 +356,92 @@ scim_members = Table(
     Column("group_id", String(40), primary_key=True),
     Column("user_id", String(40), primary_key=True),
     Index("ix_scim_members_user", "user_id"),
+)
+
+# Which identity-provider groups grant which scopes on which tenants, and which alerts their members receive
+# (`signwatch groups map`). Keyed by the group's displayName, case-folded: the name an IdP sends over SCIM
+# and in the ID token's `groups` claim.
+group_mappings = Table(
+    "group_mappings",
+    metadata,
+    Column("group_key", String(256), primary_key=True),
+    Column("group_name", String(256), nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("tenants", Text),  # JSON list; NULL: every tenant
+    Column("alert_severity", String(16)),  # members receive alerts of at least this severity; NULL: none
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# -- dashboards (docs/api.md, "Dashboard data"): kept with the per-minute fold, read by the insight pages -------
+# Few-valued dims summed by hour, day and 16-day period (`level` "h", "d", "p"; `bucket` counts those since the
+# epoch, event time): "t" tenant (key "") and "b" business unit per event type and over every type ("*"),
+# "c" country over every type.
+rollup_levels = Table(
+    "rollup_levels",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("dim", String(1), primary_key=True),
+    Column("type", String(100), primary_key=True),
+    Column("level", String(1), primary_key=True),
+    Column("bucket", BigInteger, primary_key=True),
+    Column("key", String(320), primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Many-valued dims as running totals: per actor ("a") and network ("n", the /24 or /48 of the address), at
+# each hour it was active, the counts of every hour up to and including it; a window is then two lookups per
+# key whatever its length. Counters: events, sent, signed, declined, voided, off hours (networks: events).
+running_totals = Table(
+    "running_totals",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("dim", String(1), primary_key=True),
+    Column("key", String(320), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    *(Column(f"c{i}", BigInteger, nullable=False) for i in range(6)),
+    sqlite_with_rowid=False,
+)
+
+# Every actor: its id, when it first and last acted, its events and the envelopes it sent and signed (all time).
+actors = Table(
+    "actors",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("actor", String(320), primary_key=True),
+    Column("actor_id", String(200)),
+    Column("first_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+    Column("events", BigInteger, nullable=False),
+    Column("sent", BigInteger, nullable=False),
+    Column("signed", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Events per actor, network ("" without an address) and country ("" unknown) per hour.
+actor_nets = Table(
+    "actor_nets",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("actor", String(320), primary_key=True),
+    Column("net", String(64), primary_key=True),
+    Column("country", String(8), primary_key=True),
+    Column("hour", BigInteger, primary_key=True),
+    Column("n", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# When each actor (and, as actor "", the tenant) first and last acted from a network and country, all time.
+actor_net_spans = Table(
+    "actor_net_spans",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("actor", String(320), primary_key=True),
+    Column("net", String(64), primary_key=True),
+    Column("country", String(8), primary_key=True),
+    Column("asn", String(200)),  # the AS of the latest event
+    Column("first_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )

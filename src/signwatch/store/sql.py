@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -65,6 +66,7 @@ from signwatch.store.base import (
 )
 from signwatch.store.exports_sql import ExportSql
 from signwatch.store.identity_sql import IdentitySql
+from signwatch.store.insights_sql import InsightSql
 from signwatch.store.replay_sql import ReplaySql
 from signwatch.store.rollups_sql import RollupSql
 
@@ -103,6 +105,10 @@ class _Insert:
         """Rows built by the `_*_row` functions, whose keys follow the table's column order (tested)."""
         conn.exec_driver_sql(self.sql, [tuple(r.values()) for r in rows])
 
+    def execute_values(self, conn: Connection, values: list[tuple[Any, ...]]) -> None:
+        """Rows already as tuples in `columns` order (the `_*_values` functions): no dict per row."""
+        conn.exec_driver_sql(self.sql, values)
+
 
 class _HotSql:
     """The write path's statements as driver SQL, built once per dialect: no per-batch compile or caching."""
@@ -117,6 +123,9 @@ class _HotSql:
         self.upsert_envelope = _Insert(
             t.envelopes, self.mark, suffix=f" ON CONFLICT (tenant, envelope_id) DO UPDATE SET {updates}"
         )
+
+        self.token_cols = [c.name for c in t.tokens.columns]
+        self.token_by_hash = f"SELECT {', '.join(self.token_cols)} FROM tokens WHERE token_hash = {self.mark}"
 
     def marks(self, n: int) -> str:
         return ", ".join([self.mark] * n)
@@ -134,7 +143,7 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql):
+class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql, InsightSql):
     """`Store` over SQLAlchemy Core. Thread-safe; on SQLite all writes are serialised by one lock."""
 
     def __init__(self, url: str) -> None:
@@ -322,13 +331,22 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql)
                     expires_us=_us(record.expires_at),
                     principal_id=record.principal_id,
                     user_id=record.user_id,
+                    kind=record.kind,
                 )
             )
 
     def token_by_hash(self, token_hash: str) -> TokenRecord | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.tokens).where(t.tokens.c.token_hash == token_hash)).first()
-        return _token(row) if row else None
+        """Every authenticated request's lookup: one driver-level SELECT by the unique hash (a tenth of the
+        cost of a Core select on a SQLAlchemy connection; bench/auth_cost.py)."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(self._sql.token_by_hash, (token_hash,))
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            raw.close()
+        return _token(SimpleNamespace(**dict(zip(self._sql.token_cols, row, strict=True)))) if row else None
 
     def list_tokens(self) -> list[TokenRecord]:
         with self.engine.connect() as conn:
@@ -336,14 +354,17 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql)
         return [_token(r) for r in rows]
 
     def revoke_token(self, id_or_name: str, at: datetime) -> int:
+        """Revoke a token, and the dashboard sessions opened with it (named `session:<token id>:…`)."""
+        c = t.tokens.c
         with self._writing() as conn:
-            result = conn.execute(
-                update(t.tokens)
-                .where(or_(t.tokens.c.id == id_or_name, t.tokens.c.name == id_or_name))
-                .where(t.tokens.c.revoked_us.is_(None))
-                .values(revoked_us=to_us(at))
+            found = conn.execute(
+                select(c.id).where(or_(c.id == id_or_name, c.name == id_or_name), c.revoked_us.is_(None))
             )
-        return int(result.rowcount or 0)
+            ids = [r[0] for r in found]
+            if ids:
+                targets = or_(c.id.in_(ids), *(c.name.startswith(f"session:{i}:", autoescape=True) for i in ids))
+                conn.execute(update(t.tokens).where(targets, c.revoked_us.is_(None)).values(revoked_us=to_us(at)))
+        return len(ids)
 
     # -- service principals -------------------------------------------------------------------------------
     def add_principal(self, record: PrincipalRecord) -> None:
@@ -405,43 +426,44 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql)
     def _write(self, conn: Connection, items: Sequence[WriteItem]) -> list[WriteOutcome]:
         now_us = to_us(utcnow())
         candidates = [it.event for it in items if it.event is not None]
+        # A hook's once-per-envelope event is also a duplicate of the poller's view of it (the transition id).
+        # A polled event is checked by (tenant, envelope, type) instead, which covers that id too.
         alts = {
             e.id: transition_id(e.tenant, "atlas", e.envelope_id, e.type)
             for e in candidates
-            if e.type in ONCE_PER_ENVELOPE
+            if e.source != "poll" and e.type in ONCE_PER_ENVELOPE
         }
-        existing = self._existing_ids(
-            conn,
-            [*(e.id for e in candidates), *(alt for e in candidates if e.source != "poll" and (alt := alts.get(e.id)))],
-        )
+        existing = self._existing_ids(conn, [*(e.id for e in candidates), *alts.values()])
         polled = [e for e in candidates if e.source == "poll"]
         seen_transitions = self._existing_transitions(conn, polled) if polled else set()
         outcomes: list[WriteOutcome] = []
         fresh: list[Event] = []
-        delivery_rows: list[dict[str, Any]] = []
+        delivery_values: list[tuple[Any, ...]] = []
         for item in items:
             ev = item.event
             outcome: WriteOutcome = "archived"
             if ev is not None:
-                alt = alts.get(ev.id)
-                is_dup = ev.id in existing or (alt is not None and alt in existing)
-                if ev.source == "poll" and (ev.tenant, ev.envelope_id, ev.type) in seen_transitions:
-                    is_dup = True
+                if ev.source == "poll":
+                    transition = (ev.tenant, ev.envelope_id, ev.type)
+                    is_dup = ev.id in existing or transition in seen_transitions
+                    if not is_dup:
+                        seen_transitions.add(transition)
+                else:
+                    alt = alts.get(ev.id)
+                    is_dup = ev.id in existing or (alt is not None and alt in existing)
                 if is_dup:
                     outcome = "duplicate"
                 else:
                     outcome = "stored"
                     existing.add(ev.id)
-                    if ev.source == "poll":
-                        seen_transitions.add((ev.tenant, ev.envelope_id, ev.type))
                     fresh.append(ev)
             outcomes.append(outcome)
             if item.delivery is not None:
-                delivery_rows.append(_delivery_row(item.delivery, outcome, ev))
-        if delivery_rows:
-            self._sql.insert_delivery.execute(conn, delivery_rows)
+                delivery_values.append(_delivery_values(item.delivery, outcome, ev))
+        if delivery_values:
+            self._sql.insert_delivery.execute_values(conn, delivery_values)
         if fresh:
-            self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
+            self._sql.insert_event.execute_values(conn, [_event_values(e, now_us) for e in fresh])
             self._advance_envelopes(conn, fresh)
         for item in items:
             if item.position is not None:
@@ -467,37 +489,53 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql)
     def _existing_transitions(self, conn: Connection, events: Sequence[Event]) -> set[tuple[str, str, str]]:
         """(tenant, envelope, type) already recorded from any source: what a poller must not add again."""
         found: set[tuple[str, str, str]] = set()
-        c = t.events.c
-        for tenant, envelope_ids in _by_tenant(events).items():
+        for tenant, envelope_ids in _by_tenant(events).items():  # (tenant = ? AND envelope_id IN …): an index
             for chunk in _chunks(envelope_ids):
-                rows = conn.execute(
-                    select(c.tenant, c.envelope_id, c.type).where(c.tenant == tenant, c.envelope_id.in_(chunk))
+                sql = (
+                    f"SELECT tenant, envelope_id, type FROM events WHERE tenant = {self._sql.mark} "
+                    f"AND envelope_id IN ({self._sql.marks(len(chunk))})"
                 )
-                found.update((r[0], r[1], r[2]) for r in rows)
+                found.update((r[0], r[1], r[2]) for r in conn.exec_driver_sql(sql, (tenant, *chunk)))
         return found
 
     def _advance_envelopes(self, conn: Connection, events: Sequence[Event]) -> None:
-        lifecycle = [e for e in events if e.type.startswith("envelope.")]
-        if not lifecycle:
+        """Move each envelope's state through its lifecycle events of the batch, in event time, and write the
+        envelopes whose state changed: one row per envelope, however many of its events the batch holds."""
+        by_envelope: dict[tuple[str, str], list[Event]] = {}
+        for e in events:
+            if e.type.startswith("envelope."):
+                by_envelope.setdefault((e.tenant, e.envelope_id), []).append(e)
+        if not by_envelope:
             return
-        states: dict[tuple[str, str], EnvelopeState | None] = {}
+        stored: dict[tuple[str, str], Any] = {}
         cols = ", ".join(self._sql.envelope_cols)
-        for tenant, envelope_ids in _by_tenant(lifecycle).items():  # (tenant = ? AND id IN …) uses the key
-            for chunk in _chunks(envelope_ids):
+        tenants: dict[str, list[str]] = {}
+        for tenant, envelope_id in by_envelope:
+            tenants.setdefault(tenant, []).append(envelope_id)
+        for tenant, envelope_ids in tenants.items():  # (tenant = ? AND id IN …) uses the key
+            for chunk in _chunks(sorted(envelope_ids)):
                 sql = (
                     f"SELECT {cols} FROM envelopes WHERE tenant = {self._sql.mark} "
                     f"AND envelope_id IN ({self._sql.marks(len(chunk))})"
                 )
-                for row in conn.exec_driver_sql(sql, (tenant, *chunk)):
-                    states[(row.tenant, row.envelope_id)] = _envelope(row)
-        changed: dict[tuple[str, str], EnvelopeState] = {}
-        for ev in sorted(lifecycle, key=lambda e: e.occurred_at):
-            key = (ev.tenant, ev.envelope_id)
-            new = advance(changed.get(key) or states.get(key), ev)
-            if new is not None:
-                changed[key] = new
+                for found in conn.exec_driver_sql(sql, (tenant, *chunk)):
+                    stored[(found.tenant, found.envelope_id)] = found
+        changed: list[tuple[Any, ...]] = []
+        for key, lifecycle in by_envelope.items():
+            row = stored.get(key)
+            state = _envelope(row) if row is not None else None
+            if len(lifecycle) > 1:
+                lifecycle.sort(key=lambda e: e.occurred_at)  # stable: arrival order among equal times
+            for ev in lifecycle:
+                new = advance(state, ev)
+                if new is not None:
+                    state = new
+            if state is not None:
+                values = _envelope_values(state)
+                if row is None or values != tuple(row):
+                    changed.append(values)
         if changed:
-            self._sql.upsert_envelope.execute(conn, [_envelope_row(s) for s in changed.values()])
+            self._sql.upsert_envelope.execute_values(conn, changed)
 
     # -- reads -------------------------------------------------------------------------------------------
     def high_water(self, conn: Connection) -> int:
@@ -658,6 +696,7 @@ def _token(row: Any) -> TokenRecord:
         expires_at=_at(row.expires_us),
         principal_id=row.principal_id,
         user_id=row.user_id,
+        kind=row.kind,
     )
 
 
@@ -674,24 +713,32 @@ def _principal(row: Any) -> PrincipalRecord:
     )
 
 
+def _delivery_values(d: DeliveryRecord, outcome: WriteOutcome, ev: Event | None) -> tuple[Any, ...]:
+    """A delivery as the deliveries INSERT's values, in the table's column order (tested)."""
+    return (
+        d.id,
+        to_us(d.received_at),
+        d.tenant,
+        d.source,
+        d.path,
+        _dumps(d.headers),
+        d.signature,
+        d.body,
+        d.body_size,
+        d.body_truncated,
+        d.verdict if outcome == "archived" else outcome,
+        _STATUS_OF_OUTCOME.get(outcome, d.status_code),
+        d.reason,
+        ev.id if ev is not None else None,
+    )
+
+
 def _delivery_row(d: DeliveryRecord, outcome: WriteOutcome, ev: Event | None) -> dict[str, Any]:
-    verdict = d.verdict if outcome == "archived" else outcome
-    return {
-        "id": d.id,
-        "received_us": to_us(d.received_at),
-        "tenant": d.tenant,
-        "source": d.source,
-        "path": d.path,
-        "headers": _dumps(d.headers),
-        "signature": d.signature,
-        "body": d.body,
-        "body_size": d.body_size,
-        "body_truncated": d.body_truncated,
-        "verdict": verdict,
-        "status_code": {"stored": 202, "duplicate": 200}.get(outcome, d.status_code),
-        "reason": d.reason,
-        "event_id": ev.id if ev is not None else None,
-    }
+    return dict(zip(_DELIVERY_COLUMNS, _delivery_values(d, outcome, ev), strict=True))
+
+
+_STATUS_OF_OUTCOME = {"stored": 202, "duplicate": 200}
+_DELIVERY_COLUMNS = tuple(c.name for c in t.deliveries.columns)
 
 
 def _delivery(row: Any) -> DeliveryRecord:
@@ -713,28 +760,34 @@ def _delivery(row: Any) -> DeliveryRecord:
     )
 
 
+def _event_values(e: Event, ingested_us: int) -> tuple[Any, ...]:
+    """An event as the events INSERT's values: `_EVENT_COLUMNS` without `seq`, in that order (tested)."""
+    actor, geo = e.actor, e.geo
+    return (
+        e.id,
+        e.tenant,
+        e.source,
+        e.type,
+        to_us(e.occurred_at),
+        ingested_us,
+        e.envelope_id,
+        actor.id,
+        actor.email,
+        e.ip_address,
+        geo.country,
+        geo.asn,
+        geo.network,
+        geo.city,
+        e.user_agent,
+        e.client_reference_id,
+        e.business_unit,
+        _dumps(e.attributes),
+        e.delivery_id,
+    )
+
+
 def _event_row(e: Event, ingested_us: int) -> dict[str, Any]:
-    return {
-        "id": e.id,
-        "tenant": e.tenant,
-        "source": e.source,
-        "type": e.type,
-        "occurred_us": to_us(e.occurred_at),
-        "ingested_us": ingested_us,
-        "envelope_id": e.envelope_id,
-        "actor_id": e.actor.id,
-        "actor_email": e.actor.email,
-        "ip_address": e.ip_address,
-        "country": e.geo.country,
-        "asn": e.geo.asn,
-        "network": e.geo.network,
-        "city": e.geo.city,
-        "user_agent": e.user_agent,
-        "client_reference_id": e.client_reference_id,
-        "business_unit": e.business_unit,
-        "attributes": _dumps(e.attributes),
-        "delivery_id": e.delivery_id,
-    }
+    return dict(zip(_EVENT_COLUMNS[1:], _event_values(e, ingested_us), strict=True))
 
 
 def _event(row: Any) -> Event:
@@ -786,15 +839,23 @@ def _envelope(row: Any) -> EnvelopeState:
     )
 
 
+def _envelope_values(s: EnvelopeState) -> tuple[Any, ...]:
+    """An envelope state as the envelopes upsert's values, in the table's column order (tested)."""
+    return (
+        s.tenant,
+        s.envelope_id,
+        s.status,
+        _us(s.sent_at),
+        _us(s.completed_at),
+        _us(s.last_event_at),
+        s.sender_id,
+        s.sender_email,
+        s.business_unit,
+    )
+
+
 def _envelope_row(s: EnvelopeState) -> dict[str, Any]:
-    return {
-        "tenant": s.tenant,
-        "envelope_id": s.envelope_id,
-        "status": s.status,
-        "sent_us": _us(s.sent_at),
-        "completed_us": _us(s.completed_at),
-        "last_event_us": _us(s.last_event_at),
-        "sender_id": s.sender_id,
-        "sender_email": s.sender_email,
-        "business_unit": s.business_unit,
-    }
+    return dict(zip(_ENVELOPE_COLUMNS, _envelope_values(s), strict=True))
+
+
+_ENVELOPE_COLUMNS = tuple(c.name for c in t.envelopes.columns)

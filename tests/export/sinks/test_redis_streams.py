@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 import redis.asyncio as aioredis
 
@@ -54,6 +56,42 @@ def test_maxlen_trims_approximately(server: str) -> None:
         run(delete(key))
     assert 100 <= len(got) < 1000  # `MAXLEN ~` trims whole nodes: at least maxlen stay
     assert got[-1][b"id"].decode() == batch[-1].id
+
+
+def test_a_large_batch_goes_in_one_script_call_in_order_without_trimming(server: str) -> None:
+    key = unique("signwatch:test:")
+    batch = records(5000)
+    try:
+        run(send_all(open_sink(f"{server}?stream={key}&maxlen=0"), batch))
+        got = run(entries(key))
+    finally:
+        run(delete(key))
+    assert [e[b"seq"] for e in got] == [str(r.seq).encode() for r in batch]
+    assert got[-1][b"record"] == batch[-1].line
+
+
+def test_a_user_who_may_not_run_scripts_gets_a_transaction(server: str) -> None:
+    """An ACL user allowed XADD on the stream but not EVAL/EVALSHA: the sink falls back to MULTI … EXEC."""
+    key = unique("signwatch:test:")
+    user, password = unique("signwatch-test-"), secrets.token_hex(8)
+
+    async def acl(*args: str) -> None:
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            await client.execute_command("ACL", *args)
+        finally:
+            await client.aclose()
+
+    run(acl("SETUSER", user, "on", f">{password}", f"~{key}", "+@all", "-@scripting"))
+    batch = records(30)
+    try:
+        url = server.replace("redis://", f"redis://{user}:{password}@", 1)
+        run(send_all(open_sink(f"{url}?stream={key}"), batch[:10], batch[10:]))
+        got = run(entries(key))
+    finally:
+        run(acl("DELUSER", user))
+        run(delete(key))
+    assert [e[b"id"].decode() for e in got] == [r.id for r in batch]
 
 
 def test_a_key_that_is_not_a_stream_is_not_retryable(server: str) -> None:
