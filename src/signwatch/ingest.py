@@ -408,7 +408,7 @@ def _replay_batch(
 def _gc_paused() -> Iterator[None]:
     """No automatic cyclic collection during a bulk run. Its objects are freed by reference counting; what
     a full collection adds is a walk over every object of the process, the geo database's large lists among
-    them, again and again as batches come and go: 10-20 % of a replay's CPU (bench/bulk.py)."""
+    them, again and again as batches come and go: 7-10 % of a replay's CPU (bench/bulk.py, 100,000)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

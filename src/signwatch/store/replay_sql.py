@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from signwatch.events import Event, to_us, utcnow
@@ -27,55 +26,56 @@ class ReplaySql:
     ) -> Iterator[list[DeliveryRecord]]:
         from signwatch.store.sql import _delivery  # the one row -> record mapping
 
-        c = t.deliveries.c
         lo, hi = to_us(received_from), to_us(received_to)
         after: tuple[int, str] = (lo - 1, "")
+        m = self._sql.mark
+        cols = ", ".join(c.name for c in t.deliveries.columns)
+        where = f"received_us >= {m} AND received_us <= {m} AND (received_us > {m} OR (received_us = {m} AND id > {m}))"
+        if tenant is not None:
+            where += f" AND tenant = {m}"
+        sql = f"SELECT {cols} FROM deliveries WHERE {where} ORDER BY received_us, id LIMIT {int(batch)}"
         while True:
-            q = select(t.deliveries).where(
-                c.received_us <= hi,
-                or_(c.received_us > after[0], and_(c.received_us == after[0], c.id > after[1])),
-                c.received_us >= lo,
-            )
-            if tenant is not None:
-                q = q.where(c.tenant == tenant)
+            params = (lo, hi, after[0], after[0], after[1], *((tenant,) if tenant is not None else ()))
             with self.engine.connect() as conn:
-                rows = conn.execute(q.order_by(c.received_us, c.id).limit(batch)).all()
+                rows = conn.exec_driver_sql(sql, params).all()
             if not rows:
                 return
             yield [_delivery(r) for r in rows]
-            after = (rows[-1].received_us, rows[-1].id)
+            after = (rows[-1][1], rows[-1][0])
 
     def apply_replay(self, events: Sequence[Event]) -> tuple[int, int, int]:
         """Insert events not yet stored and re-normalize stored ones in place (same id, same seq).
 
         Returns (inserted, updated, unchanged). Running it twice changes nothing the second time.
         """
-        from signwatch.store.sql import _chunks, _event_row
+        from signwatch.store.sql import _EVENT_COLUMNS, _chunks, _event_values
 
         if not events:
             return (0, 0, 0)
         now_us = to_us(utcnow())
         unique = list({e.id: e for e in events}.values())
+        m = self._sql.mark
+        cols = ", ".join(_EVENT_COLUMNS[1:])
+        sets = ", ".join(f"{c} = {m}" for c in _EVENT_COLUMNS[2:])
         try:
             with self._writing() as conn:  # type: ignore[attr-defined]
-                stored: dict[str, Any] = {}
+                stored: dict[str, tuple[Any, ...]] = {}
                 for chunk in _chunks([e.id for e in unique]):
-                    for row in conn.execute(select(t.events).where(t.events.c.id.in_(chunk))):
-                        stored[row.id] = row
+                    sql = f"SELECT {cols} FROM events WHERE id IN ({self._sql.marks(len(chunk))})"
+                    for row in conn.exec_driver_sql(sql, tuple(chunk)):
+                        stored[row[0]] = tuple(row)
                 fresh = [e for e in unique if e.id not in stored]
                 updates = []
                 for e in unique:
-                    if e.id not in stored:
-                        continue
-                    row = stored[e.id]
-                    new = _event_row(e, row.ingested_us)
-                    old = {k: getattr(row, k) for k in new}
-                    if new != old:
-                        updates.append(new)
+                    old = stored.get(e.id)
+                    if old is not None:
+                        new = _event_values(e, old[5])  # ingested_us as stored
+                        if new != old:
+                            updates.append((*new[1:], e.id))
                 if fresh:
-                    self._sql.insert_event.execute(conn, [_event_row(e, now_us) for e in fresh])
-                for row_values in updates:
-                    conn.execute(update(t.events).where(t.events.c.id == row_values["id"]).values(**row_values))
+                    self._sql.insert_event.execute_values(conn, [_event_values(e, now_us) for e in fresh])
+                if updates:
+                    conn.exec_driver_sql(f"UPDATE events SET {sets} WHERE id = {m}", updates)
                 if fresh or updates:
                     touched = [*fresh, *(e for e in unique if e.id in stored)]
                     self._advance_envelopes(conn, touched)  # type: ignore[attr-defined]

@@ -339,12 +339,18 @@ class SqlStore(RollupSql, AlertSql, ExportSql, AuditSql, IdentitySql, ReplaySql,
         """Every authenticated request's lookup: one driver-level SELECT by the unique hash (a tenth of the
         cost of a Core select on a SQLAlchemy connection; bench/auth_cost.py)."""
         raw = self.engine.raw_connection()
+        driver: Any = raw.driver_connection
+        single = self.dialect == "postgresql"  # one round trip: no BEGIN before, nor ROLLBACK after
         try:
+            if single:
+                driver.autocommit = True
             cursor = raw.cursor()
             cursor.execute(self._sql.token_by_hash, (token_hash,))
             row = cursor.fetchone()
             cursor.close()
         finally:
+            if single:
+                driver.autocommit = False
             raw.close()
         return _token(SimpleNamespace(**dict(zip(self._sql.token_cols, row, strict=True)))) if row else None
 
@@ -742,21 +748,27 @@ _DELIVERY_COLUMNS = tuple(c.name for c in t.deliveries.columns)
 
 
 def _delivery(row: Any) -> DeliveryRecord:
+    """A deliveries row (all columns, in the table's order) as a record, unpacked by position (replay reads
+    every archived delivery through here)."""
+    (
+        id_, received_us, tenant, source, path, headers, signature, body, body_size, body_truncated, verdict,
+        status_code, reason, event_id,
+    ) = row  # fmt: skip
     return DeliveryRecord(
-        id=row.id,
-        received_at=from_us(row.received_us),
-        tenant=row.tenant,
-        source=row.source,
-        path=row.path,
-        headers=json.loads(row.headers),
-        signature=row.signature,
-        body=bytes(row.body),
-        body_size=row.body_size,
-        body_truncated=bool(row.body_truncated),
-        verdict=row.verdict,
-        status_code=row.status_code,
-        reason=row.reason,
-        event_id=row.event_id,
+        id=id_,
+        received_at=from_us(received_us),
+        tenant=tenant,
+        source=source,
+        path=path,
+        headers=orjson.loads(headers),
+        signature=signature,
+        body=bytes(body),
+        body_size=body_size,
+        body_truncated=bool(body_truncated),
+        verdict=verdict,
+        status_code=status_code,
+        reason=reason,
+        event_id=event_id,
     )
 
 
