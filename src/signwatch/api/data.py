@@ -23,8 +23,9 @@ MAX_LIMIT = 10000
 _ONE_US = timedelta(microseconds=1)
 
 
-def parse_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
-    """A `from`/`to` parameter: a date (whole day; `to` inclusive) or an RFC 3339 time (inclusive)."""
+def parse_bound(value: str | None, name: str, *, end: bool, inclusive: bool = True) -> datetime | None:
+    """A `from`/`to` parameter: a date (whole day; `to` inclusive) or an RFC 3339 time (an end is inclusive
+    unless `inclusive` is False, as for the dashboard's windows)."""
     if value is None or value == "":
         return None
     try:
@@ -33,7 +34,7 @@ def parse_bound(value: str | None, name: str, *, end: bool) -> datetime | None:
             start = datetime(day.year, day.month, day.day, tzinfo=UTC)
             return start + timedelta(days=1) if end else start
         at = parse_time(value.replace(" ", "+"))  # an unencoded "+01:00" arrives as " 01:00"
-        return at + _ONE_US if end else at
+        return at + _ONE_US if end and inclusive else at
     except (ValueError, OverflowError, OSError) as exc:
         raise ApiError(400, f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time", field=name) from exc
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,11 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from signwatch import insights
+from signwatch.api.data import parse_bound
 from signwatch.api.deps import require, services
 from signwatch.api.errors import ApiError
 from signwatch.api.responses import ORJSONResponse
 from signwatch.auth.tokens import Caller
-from signwatch.events import parse_time, utcnow
+from signwatch.events import utcnow
 from signwatch.store import Scope
 
 router = APIRouter(prefix="/monitor/v2/insights", tags=["insights"])
@@ -28,16 +29,8 @@ Tenant = Annotated[str | None, Query(description="One tenant slug within the tok
 
 
 def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        if len(value) == 10 and value[4] == "-":
-            day = date.fromisoformat(value)
-            start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        return parse_time(value.replace(" ", "+"))  # an unencoded "+01:00" arrives as " 01:00"
-    except (ValueError, OverflowError, OSError) as exc:
-        raise ApiError(400, f"{name} must be a date (YYYY-MM-DD) or an RFC 3339 time", field=name) from exc
+    """A date (whole day, `to` inclusive) or an RFC 3339 time (`to` exclusive)."""
+    return parse_bound(value, name, end=end, inclusive=False)
 
 
 def _window(from_: str | None, to: str | None, range_: str | None, bucket: str | None) -> insights.Window:
